@@ -1,0 +1,155 @@
+"""Ingest: files and folders of raw articles -> clean :class:`Paragraph` records."""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from vistance.corpus.cleaning import drop_reason, is_related_news_marker, is_teaser_of, strip_dateline
+from vistance.corpus.readers import JSONL_SUFFIXES, TEXT_SUFFIXES, read_articles
+from vistance.corpus.records import Article, Paragraph, make_paragraph_id
+from vistance.errors import InputError
+from vistance.text.normalize import text_sha1
+
+
+@dataclass
+class IngestReport:
+    """What ingest kept, dropped (by reason) and rejected (by file and line)."""
+
+    files: int = 0
+    articles: int = 0
+    paragraphs: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    skipped_files: list[str] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        drops = ", ".join(f"{k}={v}" for k, v in sorted(self.dropped.items())) or "none"
+        s = (f"{self.files} file(s), {self.articles} article(s) -> {self.paragraphs} paragraph(s); "
+             f"dropped: {drops}")
+        if self.skipped_files:
+            s += f"; skipped {len(self.skipped_files)} unrelated file(s)"
+        if self.errors:
+            s += f"; {len(self.errors)} input(s) rejected"
+        return s
+
+
+def clean_article(article: Article, report: IngestReport | None = None, max_chars: int = 20_000) -> list[Paragraph]:
+    """The paragraphs of one article, with captions, bylines and boilerplate removed."""
+    out: list[Paragraph] = []
+    blocks = article.blocks
+    for i, block in enumerate(blocks):
+        if is_related_news_marker(block):
+            if report is not None:
+                report.dropped["related_news"] += len(blocks) - i
+            break
+        text = strip_dateline(block).strip()
+        reason = drop_reason(text)
+        if reason is None and is_teaser_of(text, blocks[i + 1:]):
+            reason = "teaser"
+        if reason is None and len(text) > max_chars:
+            reason = "too_long"
+        if reason is not None:
+            if report is not None:
+                report.dropped[reason] += 1
+            continue
+        out.append(Paragraph(
+            paragraph_id=make_paragraph_id(article.article_id, i), article_id=article.article_id,
+            index=i, text=text, text_sha1=text_sha1(text), title=article.title, date=article.date,
+            source=article.source, unit=article.unit, corpus=article.corpus,
+        ))
+    return out
+
+
+def paragraphs_from_articles(articles: Iterable[Article], report: IngestReport | None = None,
+                             dedupe: bool = True, max_chars: int = 20_000) -> Iterator[Paragraph]:
+    """Clean every article; with ``dedupe``, a text seen before (anywhere) is dropped."""
+    seen: set[str] = set()
+    seen_ids: set[str] = set()
+    for art in articles:
+        if art.article_id in seen_ids:
+            if report is not None:
+                report.errors.append(InputError(art.path, f"duplicate article id {art.article_id!r}; kept the first"))
+            continue
+        seen_ids.add(art.article_id)
+        if report is not None:
+            report.articles += 1
+        for p in clean_article(art, report, max_chars=max_chars):
+            if dedupe and p.text_sha1 in seen:
+                if report is not None:
+                    report.dropped["duplicate"] += 1
+                continue
+            seen.add(p.text_sha1)
+            if report is not None:
+                report.paragraphs += 1
+            yield p
+
+
+def list_input_files(paths: Iterable, report: IngestReport | None = None) -> list[Path]:
+    """Expand files and folders into a sorted list of readable article files.
+
+    Sorting makes ids and order independent of how the OS lists a folder.
+    """
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, _dirs, names in os.walk(p):
+                for n in names:
+                    f = Path(root) / n
+                    if f.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES and not n.startswith("."):
+                        files.append(f)
+                    elif report is not None:
+                        report.skipped_files.append(str(f))
+        elif p.is_file():
+            files.append(p)
+        else:
+            err = InputError(p, "no such file or folder")
+            if report is None:
+                raise err
+            report.errors.append(err)
+    return sorted(set(files), key=lambda f: str(f))
+
+
+def ingest_paths(paths: Iterable, corpus: str | None = None, sentence_window: int = 1,
+                 report: IngestReport | None = None, dedupe: bool = True,
+                 max_chars: int = 20_000) -> Iterator[Paragraph]:
+    """Stream clean paragraphs from files/folders; bad inputs land in ``report.errors``."""
+    report = report if report is not None else IngestReport()
+    files = list_input_files(paths, report)
+
+    def articles():
+        for f in files:
+            report.files += 1
+            yield from read_articles(f, corpus=corpus, sentence_window=sentence_window,
+                                     on_error=report.errors.append)
+
+    yield from paragraphs_from_articles(articles(), report, dedupe=dedupe, max_chars=max_chars)
+
+
+def write_paragraphs(paragraphs: Iterable[Paragraph], path) -> int:
+    """Write paragraphs as JSONL atomically; returns the count."""
+    from vistance.io import atomic_write
+
+    n = 0
+    with atomic_write(path) as fh:
+        for p in paragraphs:
+            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def read_paragraphs(path) -> list[Paragraph]:
+    """Read a paragraphs JSONL written by :func:`write_paragraphs`."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    out.append(Paragraph.from_dict(json.loads(line)))
+                except (json.JSONDecodeError, TypeError) as e:
+                    raise InputError(path, f"not a paragraph record ({e})", lineno) from None
+    return out

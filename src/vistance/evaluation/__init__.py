@@ -1,0 +1,1 @@
+"""Metrics with article-bootstrap confidence intervals, paired tests, comparison reports."""

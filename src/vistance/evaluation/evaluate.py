@@ -1,0 +1,150 @@
+"""Evaluate one trained model: test-split metrics with article-bootstrap CIs, predictions,
+and — by re-fitting the same configuration — grouped cross-validation, cross-source /
+cross-time splits, seed variance and a learning curve."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vistance.config import model_params
+from vistance.dataset.build import load_dataset_dict, rows_from_dataset, write_json
+from vistance.dataset.splits import grouped_kfold, time_source_split
+from vistance.evaluation.metrics import HEADLINE, headline_with_ci, theme_metrics, tone_metrics
+from vistance.io import atomic_write
+from vistance.labels.schema import THEMES, TONES
+from vistance.models import load_model
+from vistance.models.train import fit_rows
+
+
+def truth_arrays(rows):
+    Y = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows], dtype=int).reshape(-1, len(THEMES))
+    y = np.array([TONES.index(r["tone"]) for r in rows], dtype=int)
+    return Y, y
+
+
+def score_rows(model, rows):
+    sc = model.predict_proba([r["text"] for r in rows])
+    return sc, sc.theme_matrix(), sc.tone.argmax(axis=1)
+
+
+def headline(rows, Yp, yp) -> dict:
+    Yt, yt = truth_arrays(rows)
+    return {k: float(fn(Yt, Yp, yt, yp)) for k, fn in HEADLINE.items()}
+
+
+def _summarise(runs: list[dict]) -> dict:
+    keys = runs[0].keys() if runs else []
+    return {k: {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0}
+            for k in keys}
+
+
+def _refit_eval(kind, spec, train_rows, test_rows, seed, valid_rows=None) -> dict:
+    m = fit_rows(kind, spec, train_rows, valid_rows, seed=seed)
+    _, Yp, yp = score_rows(m, test_rows)
+    return headline(test_rows, Yp, yp)
+
+
+def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> dict:
+    """Write ``<out>/metrics/<name>.json``, ``<out>/predictions/<name>.jsonl``,
+    ``<out>/plots/<name>/*.json`` (DVC plot data) and ``<out>/timings/<name>.json``."""
+    ev = params.get("evaluate", {})
+    seed = int(params.get("seed", 0))
+    n_boot = int(ev.get("n_boot", 1000))
+    kind, spec = model_params(params, name)
+    mode = (params["models"][name].get("evaluate") or {})
+    dd = load_dataset_dict(dataset_dir)
+    splits = {s: rows_from_dataset(dd[s]) for s in dd}
+    test = splits["test"]
+    model = load_model(model_dir)
+
+    t0 = time.perf_counter()
+    sc, Yp, yp = score_rows(model, test)
+    infer_s = time.perf_counter() - t0
+    Yt, yt = truth_arrays(test)
+    groups = [r["article_id"] for r in test]
+    result = {
+        "model": name, "kind": kind, "test_paragraphs": len(test), "test_articles": len(set(groups)),
+        "headline": headline_with_ci(Yt, Yp, yt, yp, groups, n_boot=n_boot, seed=seed),
+        "themes": theme_metrics(Yt, Yp), "tone": tone_metrics(yt, yp),
+    }
+
+    all_rows = [r for s in ("train", "validation", "test") if s in splits for r in splits[s]]
+    trainval = [r for s in ("train", "validation") if s in splits for r in splits[s]]
+    refit = mode.get("refit", True)
+    if refit and ev.get("cv_folds", 0) and mode.get("cv", True):
+        k = int(ev["cv_folds"])
+        runs = []
+        for tr, te in grouped_kfold([r["article_id"] for r in all_rows], k=k, seed=seed):
+            runs.append(_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed))
+        result["grouped_cv"] = {"folds": k, **_summarise(runs)}
+    if refit and ev.get("generalisation", True):
+        gen = {}
+        # cross-time / cross-corpus: train on the 2024-25 news, test on the 2025-26 seed articles
+        tr, te = time_source_split(all_rows, test_corpus="seeds")
+        if tr and te and len({all_rows[i]["tone"] for i in tr}) > 1:
+            gen["train_news2024_test_seeds"] = {"train": len(tr), "test": len(te),
+                                                **_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed)}
+        # cross-source: hold out each of the largest outlets in turn
+        from collections import Counter
+
+        sources = Counter(r["source"] for r in all_rows if r["source"] and r["corpus"] != "seeds")
+        for src, _n in sources.most_common(int(ev.get("heldout_sources", 3))):
+            tr, te = time_source_split(all_rows, test_sources=[src])
+            if len(te) >= 20 and len({all_rows[i]["tone"] for i in tr}) > 1:
+                gen[f"heldout_source_{src}"] = {"train": len(tr), "test": len(te),
+                                                 **_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed)}
+        result["generalisation"] = gen
+    if refit and kind != "lexicon" and ev.get("seeds") and mode.get("seed_variance", kind == "transformer"):
+        valid = splits.get("validation")
+        runs = [_refit_eval(kind, spec, splits["train"], test, int(s), valid) for s in ev["seeds"]]
+        result["seed_variance"] = {"seeds": list(ev["seeds"]), **_summarise(runs)}
+    curve = []
+    if refit and ev.get("learning_curve") and mode.get("learning_curve", True):
+        # nested subsets: articles in a seeded hash order, first fraction of them
+        arts = sorted({r["article_id"] for r in trainval}, key=lambda a: hash_key(a, seed))
+        for frac in ev["learning_curve"]:
+            keep = set(arts[: max(2, int(round(frac * len(arts))))])
+            sub = [r for r in trainval if r["article_id"] in keep]
+            if len({r["tone"] for r in sub}) < 2:
+                continue
+            h = _refit_eval(kind, spec, sub, test, seed)
+            curve.append({"fraction": frac, "train_paragraphs": len(sub), **h})
+        result["learning_curve"] = curve
+
+    out_dir = Path(out_dir)
+    write_json(out_dir / "metrics" / f"{name}.json", _round(result))
+    recs = sc.records([r["id"] for r in test])
+    with atomic_write(out_dir / "predictions" / f"{name}.jsonl") as fh:
+        for r, rec in zip(test, recs):
+            rec["true"] = {"themes": r["themes"], "tone": r["tone"]}
+            rec["article_id"] = r["article_id"]
+            fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+    # DVC plot data: confusion pairs and learning curve
+    plots = out_dir / "plots" / name
+    write_json(plots / "tone_confusion.json", [{"actual": TONES[a], "predicted": TONES[b]} for a, b in zip(yt, yp)])
+    if curve:
+        write_json(plots / "learning_curve.json", [{"train_paragraphs": c["train_paragraphs"], "tone_macro_f1": round(c["tone_macro_f1"], 4),
+                                                    "themes_sample_f1": round(c["themes_sample_f1"], 4)} for c in curve])
+    write_json(out_dir / "timings" / f"{name}.json", {
+        "predict_seconds": round(infer_s, 3), "paragraphs": len(test),
+        "paragraphs_per_second": round(len(test) / infer_s, 1) if infer_s > 0 else None})
+    return result
+
+
+def hash_key(s: str, seed: int) -> str:
+    import hashlib
+
+    return hashlib.sha1(f"{seed}:{s}".encode()).hexdigest()
+
+
+def _round(obj, nd: int = 6):
+    if isinstance(obj, float):
+        return round(obj, nd)
+    if isinstance(obj, dict):
+        return {k: _round(v, nd) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_round(v, nd) for v in obj]
+    return obj

@@ -1,0 +1,89 @@
+"""The model protocol every model type implements, and the decision rule on scores.
+
+A model takes **raw** (unsegmented) text; segmentation, if any, happens inside
+the model with the segmenter recorded in its folder.
+
+    model.fit(texts, themes, tones)           # themes: list of label lists; tones: list of str
+    scores = model.predict_proba(texts)       # -> Scores (theme probs [n, 9], tone probs [n, 3])
+    model.save(folder); Model.load(folder)    # safe formats + manifest.json, see models/folder.py
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from vistance.labels.schema import OTHER, THEMES, TONES
+
+
+@dataclass
+class Scores:
+    """Per-paragraph scores: ``themes`` is ``[n, len(THEMES)]`` independent probabilities,
+    ``tone`` is ``[n, len(TONES)]`` rows summing to 1, both in schema order."""
+
+    themes: np.ndarray
+    tone: np.ndarray
+    thresholds: np.ndarray = field(default_factory=lambda: np.full(len(THEMES), 0.5))
+
+    def __post_init__(self):
+        self.themes = np.asarray(self.themes, dtype=float).reshape(-1, len(THEMES))
+        self.tone = np.asarray(self.tone, dtype=float).reshape(-1, len(TONES))
+        self.thresholds = np.asarray(self.thresholds, dtype=float)
+
+    def __len__(self) -> int:
+        return self.themes.shape[0]
+
+    def theme_matrix(self) -> np.ndarray:
+        """Binary ``[n, 9]`` decisions: ``score >= threshold``; at least one theme per row
+        (the arg-max when none passes); ``other`` is dropped when a real theme passes."""
+        dec = (self.themes >= self.thresholds).astype(int)
+        other = THEMES.index(OTHER)
+        for i in range(dec.shape[0]):
+            if dec[i].sum() == 0:
+                dec[i, int(np.argmax(self.themes[i] - self.thresholds))] = 1
+            if dec[i, other] and dec[i].sum() > 1:
+                dec[i, other] = 0
+        return dec
+
+    def theme_labels(self) -> list[list[str]]:
+        return [[THEMES[j] for j in np.flatnonzero(row)] for row in self.theme_matrix()]
+
+    def tone_labels(self) -> list[str]:
+        return [TONES[j] for j in self.tone.argmax(axis=1)]
+
+    def records(self, ids: Sequence[str]) -> list[dict]:
+        """Rows in the predict contract: ``{id, themes, tone, scores}``."""
+        out = []
+        themes, tones = self.theme_labels(), self.tone_labels()
+        for i, pid in enumerate(ids):
+            out.append({
+                "id": pid, "themes": themes[i], "tone": tones[i],
+                "scores": {
+                    "themes": {t: round(float(self.themes[i, j]), 6) for j, t in enumerate(THEMES)},
+                    "tone": {t: round(float(self.tone[i, j]), 6) for j, t in enumerate(TONES)},
+                },
+            })
+        return out
+
+    @classmethod
+    def concat(cls, parts: Sequence["Scores"]) -> "Scores":
+        if not parts:
+            return cls(np.zeros((0, len(THEMES))), np.zeros((0, len(TONES))))
+        return cls(np.vstack([p.themes for p in parts]), np.vstack([p.tone for p in parts]), parts[0].thresholds)
+
+
+class Model(Protocol):
+    """What every model type provides."""
+
+    kind: str
+
+    def fit(self, texts: Sequence[str], themes: Sequence[Sequence[str]], tones: Sequence[str],
+            groups: Sequence[str] | None = None, valid: tuple | None = None) -> "Model": ...
+
+    def predict_proba(self, texts: Sequence[str]) -> Scores: ...
+
+    def save(self, folder) -> None: ...
+
+    @classmethod
+    def load(cls, folder) -> "Model": ...

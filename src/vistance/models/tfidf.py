@@ -1,0 +1,240 @@
+"""TF-IDF + linear baselines (scikit-learn).
+
+Features: word n-grams over *segmented* text (``Việt_Nam`` is one token) plus
+character n-grams (``char_wb``) of the same text. Themes: one-vs-rest binary
+classifiers; tone: one multinomial classifier. ``classifier="logreg"`` gives
+calibrated-ish probabilities; ``"linearsvc"`` maps decision values through a
+logistic (themes) or softmax (tone) so both share the :class:`Scores` contract.
+Per-label theme thresholds are tuned on out-of-fold scores from article-grouped
+cross-validation inside the training data.
+
+Saved with ``skops`` and loaded with an explicit list of trusted types: a model
+file holding any other type is refused instead of executed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from vistance.errors import ModelError
+from vistance.labels.schema import THEMES, TONES
+from vistance.models.base import Scores
+from vistance.models.folder import read_manifest, write_manifest
+from vistance.models.thresholds import tune_thresholds
+from vistance.text.segment import check_segmenter, get_segmenter
+
+import warnings
+
+warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
+
+TRUSTED_TYPES = {
+    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int", "builtins.float",
+    "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.int64", "numpy.int32", "numpy.bool_",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.feature_extraction.text.TfidfVectorizer", "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.linear_model._logistic.LogisticRegression", "sklearn.svm._classes.LinearSVC",
+    "sklearn.multiclass.OneVsRestClassifier", "sklearn.multiclass._ConstantPredictor",
+    "sklearn.preprocessing._label.LabelBinarizer",
+}
+
+
+class TfidfModel:
+    """TF-IDF features + linear classifiers for themes (one-vs-rest) and tone."""
+
+    kind = "tfidf"
+
+    def __init__(self, classifier: str = "logreg", segmenter: str = "pyvi", word_ngram_max: int = 2,
+                 use_char: bool = True, char_ngram_min: int = 2, char_ngram_max: int = 5, min_df: int = 1,
+                 max_features: int | None = 200_000, C: float = 4.0, class_weight: str | None = "balanced",
+                 tune_thresholds: bool = True, cv_folds: int = 3, seed: int = 0):
+        self.classifier = classifier
+        self.segmenter = segmenter
+        self.word_ngram_max = word_ngram_max
+        self.use_char = use_char
+        self.char_ngram_min = char_ngram_min
+        self.char_ngram_max = char_ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.C = C
+        self.class_weight = class_weight
+        self.tune_thresholds = tune_thresholds
+        self.cv_folds = cv_folds
+        self.seed = seed
+
+    def get_params(self, deep: bool = False) -> dict:
+        return {k: getattr(self, k) for k in (
+            "classifier", "segmenter", "word_ngram_max", "use_char", "char_ngram_min", "char_ngram_max",
+            "min_df", "max_features", "C", "class_weight", "tune_thresholds", "cv_folds", "seed")}
+
+    # -- building blocks ---------------------------------------------------------------
+    def _vectorizer(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+
+        parts = [("word", TfidfVectorizer(analyzer="word", token_pattern=r"(?u)\b\w+\b",
+                                          ngram_range=(1, self.word_ngram_max), sublinear_tf=True,
+                                          min_df=self.min_df, max_features=self.max_features, dtype=np.float64))]
+        if self.use_char:
+            parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(self.char_ngram_min, self.char_ngram_max),
+                                                  sublinear_tf=True, min_df=self.min_df,
+                                                  max_features=self.max_features, dtype=np.float64)))
+        return FeatureUnion(parts)
+
+    def _binary(self):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
+        if self.classifier == "logreg":
+            return LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
+                                      max_iter=2000, random_state=self.seed)
+        if self.classifier == "linearsvc":
+            return LinearSVC(C=self.C / 8, class_weight=self.class_weight, max_iter=5000, random_state=self.seed)
+        raise ModelError(f"unknown classifier {self.classifier!r}; use 'logreg' or 'linearsvc'")
+
+    def _multiclass(self):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
+        if self.classifier == "logreg":
+            return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.seed)
+        return LinearSVC(C=self.C / 8, class_weight=self.class_weight, max_iter=5000, random_state=self.seed)
+
+    def segment(self, texts) -> list[str]:
+        seg = get_segmenter(self.segmenter)
+        return [seg.segment(t) for t in texts]
+
+    @staticmethod
+    def _targets(themes, tones):
+        Y = np.array([[int(t in set(ts)) for t in THEMES] for ts in themes], dtype=int)
+        y = np.array([TONES.index(t) for t in tones], dtype=int)
+        return Y, y
+
+    def _fit_segmented(self, seg_texts, Y, y):
+        from sklearn.multiclass import OneVsRestClassifier
+
+        vec = self._vectorizer()
+        X = vec.fit_transform(seg_texts)
+        theme_clf = OneVsRestClassifier(self._binary()).fit(X, Y)
+        if len(set(y.tolist())) < 2:
+            raise ModelError("tone needs at least two classes in the training data")
+        tone_clf = self._multiclass().fit(X, y)
+        return vec, theme_clf, tone_clf
+
+    def _scores(self, vec, theme_clf, tone_clf, seg_texts):
+        X = vec.transform(seg_texts)
+        if self.classifier == "logreg":
+            th = theme_clf.predict_proba(X)
+            tp = tone_clf.predict_proba(X)
+        else:
+            th = 1.0 / (1.0 + np.exp(-2.0 * np.asarray(theme_clf.decision_function(X)).reshape(X.shape[0], -1)))
+            d = np.asarray(tone_clf.decision_function(X)).reshape(X.shape[0], -1)
+            e = np.exp(2.0 * (d - d.max(axis=1, keepdims=True)))
+            tp = e / e.sum(axis=1, keepdims=True)
+        # tone classes seen in training may be a subset of TONES
+        tone = np.zeros((X.shape[0], len(TONES)))
+        tone[:, [int(c) for c in tone_clf.classes_]] = tp
+        return np.asarray(th, dtype=float), tone
+
+    # -- the protocol -----------------------------------------------------------------
+    def fit(self, texts, themes, tones, groups=None, valid=None):
+        """Fit on raw ``texts`` with theme lists and tone names; ``groups`` (article ids)
+        keep threshold-tuning folds article-grouped."""
+        seg = self.segment(texts)
+        Y, y = self._targets(themes, tones)
+        self.thresholds_ = np.full(len(THEMES), 0.5)
+        if self.tune_thresholds and len(texts) >= 20:
+            from vistance.dataset.splits import grouped_kfold
+
+            g = list(groups) if groups is not None else [str(i) for i in range(len(texts))]
+            k = min(self.cv_folds, len(set(g)))
+            if k >= 2:
+                oof = np.zeros(Y.shape, dtype=float)
+                for tr, te in grouped_kfold(g, k=k, seed=self.seed):
+                    if len(set(y[tr].tolist())) < 2:
+                        continue
+                    parts = self._fit_segmented([seg[i] for i in tr], Y[tr], y[tr])
+                    oof[te] = self._scores(*parts, [seg[i] for i in te])[0]
+                self.thresholds_ = tune_thresholds(Y, oof)
+        self.vectorizer_, self.theme_clf_, self.tone_clf_ = self._fit_segmented(seg, Y, y)
+        self.n_features_ = len(self.vectorizer_.get_feature_names_out())
+        return self
+
+    def predict_proba(self, texts, batch_size: int | None = None, segmented: list[str] | None = None) -> Scores:
+        seg = segmented if segmented is not None else self.segment(texts)
+        th, tone = self._scores(self.vectorizer_, self.theme_clf_, self.tone_clf_, seg)
+        return Scores(th, tone, self.thresholds_)
+
+    # -- explanations -----------------------------------------------------------------
+    def top_features(self, k: int = 15) -> dict:
+        """Highest-weighted n-grams per theme and per tone class."""
+        names = self.vectorizer_.get_feature_names_out()
+        out = {"themes": {}, "tone": {}}
+        for j, t in enumerate(THEMES):
+            est = self.theme_clf_.estimators_[j]
+            if hasattr(est, "coef_"):
+                w = np.asarray(est.coef_).ravel()
+                out["themes"][t] = [str(names[i]) for i in np.argsort(-w)[:k]]
+        coef = np.asarray(self.tone_clf_.coef_)
+        for row, c in enumerate(self.tone_clf_.classes_):
+            w = coef[row] if coef.shape[0] > 1 else (coef[0] if row == 1 else -coef[0])
+            out["tone"][TONES[int(c)]] = [str(names[i]) for i in np.argsort(-w)[:k]]
+        return out
+
+    def explain(self, text: str, k: int = 5) -> dict:
+        """Top contributing n-grams (feature value x weight) for the predicted labels of ``text``."""
+        names = self.vectorizer_.get_feature_names_out()
+        X = self.vectorizer_.transform(self.segment([text])).tocsr()
+        idx, vals = X.indices, X.data
+        sc = self.predict_proba([text])
+        out = {"themes": {}, "tone": {}}
+        for t in sc.theme_labels()[0]:
+            est = self.theme_clf_.estimators_[THEMES.index(t)]
+            if hasattr(est, "coef_"):
+                contrib = vals * np.asarray(est.coef_).ravel()[idx]
+                out["themes"][t] = [[str(names[idx[i]]), round(float(contrib[i]), 4)] for i in np.argsort(-contrib)[:k]]
+        tone = sc.tone_labels()[0]
+        classes = [int(c) for c in self.tone_clf_.classes_]
+        coef = np.asarray(self.tone_clf_.coef_)
+        ti = TONES.index(tone)
+        if ti in classes:
+            row = classes.index(ti)
+            w = coef[row] if coef.shape[0] > 1 else (coef[0] if row == 1 else -coef[0])
+            contrib = vals * w[idx]
+            out["tone"][tone] = [[str(names[idx[i]]), round(float(contrib[i]), 4)] for i in np.argsort(-contrib)[:k]]
+        return out
+
+    # -- persistence ------------------------------------------------------------------
+    def save(self, folder) -> None:
+        import skops.io as sio
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        sio.dump({"vectorizer": self.vectorizer_, "themes": self.theme_clf_, "tone": self.tone_clf_},
+                 folder / "model.skops")
+        (folder / "tfidf.json").write_text(json.dumps({
+            "params": self.get_params(), "thresholds": [float(x) for x in self.thresholds_],
+            "n_features": int(self.n_features_)}, indent=2, sort_keys=True), encoding="utf-8")
+        write_manifest(folder, self.kind, segmenter=self.segmenter, params=self.get_params())
+
+    @classmethod
+    def load(cls, folder, segmenter: str | None = None) -> "TfidfModel":
+        import skops.io as sio
+
+        folder = Path(folder)
+        manifest = read_manifest(folder)
+        meta = json.loads((folder / "tfidf.json").read_text(encoding="utf-8"))
+        untrusted = set(sio.get_untrusted_types(file=folder / "model.skops"))
+        unknown = sorted(untrusted - TRUSTED_TYPES)
+        if unknown:
+            raise ModelError(f"{folder}: model.skops contains types outside vistance's trusted list: {unknown}")
+        parts = sio.load(folder / "model.skops", trusted=sorted(untrusted))
+        m = cls(**meta["params"])
+        if segmenter is not None:
+            check_segmenter(manifest.get("segmenter"), segmenter)
+        m.vectorizer_, m.theme_clf_, m.tone_clf_ = parts["vectorizer"], parts["themes"], parts["tone"]
+        m.thresholds_ = np.array(meta["thresholds"], dtype=float)
+        m.n_features_ = meta["n_features"]
+        return m
