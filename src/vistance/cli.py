@@ -84,6 +84,19 @@ def cmd_labels_check(a) -> int:
     return OK if report.ok else PARTIAL
 
 
+def cmd_labels_build_gold(a) -> int:
+    from vistance.io import file_lock
+    from vistance.labels.adjudication import build_gold, read_adjudications
+    from vistance.labels.store import read_labels, write_labels
+
+    first = read_labels(a.first_pass, allow_missing=False)
+    gold, replaced = build_gold(first, read_adjudications(a.adjudication))
+    with file_lock(a.out):
+        write_labels(a.out, gold)
+    print(f"gold: {len(gold)} label(s) -> {a.out} ({replaced} changed by adjudication)", file=sys.stderr)
+    return OK
+
+
 def cmd_annotate_export(a) -> int:
     from vistance.labels.annotation_io import export_batch
     from vistance.labels.sampling import select_for_annotation
@@ -164,7 +177,7 @@ def cmd_dataset(a) -> int:
     write_json(a.stats, stats)
     if info.get("missing"):
         print(f"note: {info['missing']} gold label(s) belong to paragraphs not ingested here "
-              "(extended corpus absent?): the dataset uses {0} labelled paragraphs".format(len(rows)), file=sys.stderr)
+              "(corpus absent here, or dropped by cleaning): the dataset uses {0} labelled paragraphs".format(len(rows)), file=sys.stderr)
     print("dataset: " + ", ".join(f"{s} {v['paragraphs']} paragraphs/{v['articles']} articles" for s, v in stats["splits"].items()),
           file=sys.stderr)
     return OK
@@ -293,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("labels", nargs="*", default=["labels/gold.jsonl"])
     s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
     s.set_defaults(func=cmd_labels_check)
+
+    s = lab.add_parser("build-gold", help="first-pass labels + adjudications -> gold file")
+    s.add_argument("--first-pass", default="labels/first_pass.jsonl")
+    s.add_argument("--adjudication", default="labels/adjudication.jsonl")
+    s.add_argument("--out", default="labels/gold.jsonl")
+    s.set_defaults(func=cmd_labels_build_gold)
 
     ann = sub.add_parser("annotate", help="annotation batches").add_subparsers(dest="annotate_cmd", required=True)
     s = ann.add_parser("export", help="write a batch to annotate (Label Studio JSON, JSONL or CSV)")

@@ -117,6 +117,9 @@ class TfidfModel:
 
         vec = self._vectorizer()
         X = vec.fit_transform(seg_texts)
+        for _name, v in vec.transformer_list:
+            if hasattr(v, "stop_words_"):
+                del v.stop_words_  # only kept for introspection; large and slow to save
         theme_clf = OneVsRestClassifier(self._binary()).fit(X, Y)
         if len(set(y.tolist())) < 2:
             raise ModelError("tone needs at least two classes in the training data")
@@ -212,8 +215,17 @@ class TfidfModel:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        sio.dump({"vectorizer": self.vectorizer_, "themes": self.theme_clf_, "tone": self.tone_clf_},
-                 folder / "model.skops")
+        # vocabularies go to plain JSON: skops stores large dicts slowly and verbosely
+        vocabs = {name: {k: int(v) for k, v in vec.vocabulary_.items()} for name, vec in self.vectorizer_.transformer_list}
+        for _name, vec in self.vectorizer_.transformer_list:
+            del vec.vocabulary_
+        try:
+            sio.dump({"vectorizer": self.vectorizer_, "themes": self.theme_clf_, "tone": self.tone_clf_},
+                     folder / "model.skops")
+        finally:
+            for name, vec in self.vectorizer_.transformer_list:
+                vec.vocabulary_ = vocabs[name]
+        (folder / "vocabulary.json").write_text(json.dumps(vocabs, ensure_ascii=False, sort_keys=True), encoding="utf-8")
         (folder / "tfidf.json").write_text(json.dumps({
             "params": self.get_params(), "thresholds": [float(x) for x in self.thresholds_],
             "n_features": int(self.n_features_)}, indent=2, sort_keys=True), encoding="utf-8")
@@ -235,6 +247,11 @@ class TfidfModel:
         if segmenter is not None:
             check_segmenter(manifest.get("segmenter"), segmenter)
         m.vectorizer_, m.theme_clf_, m.tone_clf_ = parts["vectorizer"], parts["themes"], parts["tone"]
+        vocabs = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        for name, vec in m.vectorizer_.transformer_list:
+            if name not in vocabs or not isinstance(vocabs[name], dict):
+                raise ModelError(f"{folder}: vocabulary.json lacks the {name!r} vocabulary")
+            vec.vocabulary_ = {str(k): int(v) for k, v in vocabs[name].items()}
         m.thresholds_ = np.array(meta["thresholds"], dtype=float)
         m.n_features_ = meta["n_features"]
         return m

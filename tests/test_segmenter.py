@@ -1,0 +1,80 @@
+"""Word segmentation: what the transformer (and every word-level model) relies on."""
+from __future__ import annotations
+
+import os
+import unicodedata
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+from vistance.errors import VistanceError  # noqa: E402
+from vistance.text.normalize import normalize  # noqa: E402
+from vistance.text.segment import check_segmenter, get_segmenter, unsegment  # noqa: E402
+
+try:  # tests/ is on sys.path (rootdir import) or a package
+    from transformer_fixtures import seed_texts  # noqa: F401
+except ImportError:  # pragma: no cover
+    from tests.transformer_fixtures import seed_texts  # noqa: F401
+
+BACKENDS = ["pyvi", "underthesea"]
+PLAIN = [  # no punctuation: segmentation only joins syllables, so unsegment gives the text back exactly
+    "Việt Nam và Trung Quốc tăng cường hợp tác kinh tế",
+    "Bộ Ngoại giao Việt Nam ra tuyên bố về Biển Đông",
+    "Hai bên nhất trí thúc đẩy đầu tư và thương mại song phương",
+]
+
+
+def _no_space(s: str) -> str:
+    return "".join(s.split())
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("text", PLAIN)
+def test_unsegment_restores_plain_text_exactly(name, text):
+    seg = get_segmenter(name)
+    assert unsegment(seg.segment(text)) == normalize(text)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_segmentation_keeps_every_character_of_the_normalised_paragraph(name, seed_texts):
+    # Segmenters also detach punctuation ("đó," -> "đó ,"), so the round trip holds up to spaces:
+    # no character is added, dropped or reordered.
+    seg = get_segmenter(name)
+    for text in seed_texts:
+        out = seg.segment(text)
+        assert _no_space(unsegment(out)) == _no_space(normalize(text))
+        assert out == " ".join(out.split()), "single spaces, no leading or trailing space"
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_multi_syllable_words_are_joined_with_underscores(name):
+    assert get_segmenter(name).segment("Việt Nam hợp tác") == "Việt_Nam hợp_tác"
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_segmenters_normalise_first(name):
+    # NFD input with old-style tone marks comes out NFC with new-style marks
+    out = get_segmenter(name).segment(unicodedata.normalize("NFD", "hoà bình và thuỷ sản"))
+    assert unicodedata.is_normalized("NFC", out)
+    assert "hòa" in out and "thủy" in out
+
+
+def test_empty_text_segments_to_empty_string():
+    assert get_segmenter("pyvi").segment("   ") == ""
+
+
+def test_segmenter_names_are_recorded():
+    assert get_segmenter("pyvi").name == "pyvi"
+    assert get_segmenter("underthesea").name == "underthesea"
+
+
+def test_segmenter_mismatch_is_refused():
+    check_segmenter("pyvi", "pyvi")
+    with pytest.raises(VistanceError, match="segmenter mismatch.*'pyvi'.*'underthesea'"):
+        check_segmenter("pyvi", "underthesea")
+
+
+def test_unknown_segmenter_is_refused():
+    with pytest.raises(VistanceError, match="unknown segmenter"):
+        get_segmenter("no-such-segmenter")
