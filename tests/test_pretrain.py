@@ -14,10 +14,12 @@ from vistance.models.folder import read_manifest, sha256_file  # noqa: E402
 from vistance.models.phobert_checkpoint import learn_bpe, write_phobert_tokenizer_files  # noqa: E402
 from vistance.text.segment import get_segmenter  # noqa: E402
 
-try:
-    from transformer_fixtures import MAX_LENGTH, TINY, seed_texts, single_torch_thread, synthetic_labels, tiny_checkpoint  # noqa: F401
+try:  # tests/ is on sys.path (rootdir import) or a package; fixtures must be names in this module
+    from transformer_fixtures import (  # noqa: F401
+        MAX_LENGTH, TINY, seed_texts, single_torch_thread, synthetic_labels, tiny_checkpoint)
 except ImportError:  # pragma: no cover
-    from tests.transformer_fixtures import MAX_LENGTH, TINY, seed_texts, single_torch_thread, synthetic_labels, tiny_checkpoint  # noqa: F401
+    from tests.transformer_fixtures import (  # noqa: F401
+        MAX_LENGTH, TINY, seed_texts, single_torch_thread, synthetic_labels, tiny_checkpoint)
 
 
 # ----------------------------------------------------------------------------- BPE learner
@@ -78,11 +80,13 @@ def test_tiny_checkpoint_is_phobert_shaped_and_says_it_is_a_stand_in(tiny_checkp
     assert {"bpe.codes", "vocab.txt", "config.json", "model.safetensors", "tokenizer_config.json", "README.md"} <= names
     assert not names & {"pytorch_model.bin", "training_args.bin"}
     cfg = AutoConfig.from_pretrained(tiny_checkpoint, local_files_only=True)
-    assert (cfg.model_type, cfg.pad_token_id, cfg.bos_token_id, cfg.eos_token_id, cfg.type_vocab_size) == ("roberta", 1, 0, 2, 1)
+    assert cfg.model_type == "roberta" and cfg.type_vocab_size == 1
+    assert (cfg.bos_token_id, cfg.pad_token_id, cfg.eos_token_id) == (0, 1, 2)
     assert cfg.max_position_embeddings == MAX_LENGTH + 2
     notice = (tiny_checkpoint / "README.md").read_text(encoding="utf-8")
     assert "NOT PhoBERT" in notice and "randomly initialised" in notice
     assert json.loads((tiny_checkpoint / "vistance_checkpoint.json").read_text())["segmenter"] == "pyvi"
+    assert read_manifest(tiny_checkpoint)["kind"] == "mlm_checkpoint"  # fine-tuning verifies it
 
 
 def test_tiny_tokenizer_round_trips_segmented_text(tiny_checkpoint, seed_texts):

@@ -37,6 +37,8 @@ def cmd_ingest(a) -> int:
         print(f"note: optional corpus {p} is not on this machine; continuing without it", file=sys.stderr)
     report = IngestReport()
     n = write_paragraphs(ingest_paths(paths, corpus=a.corpus, sentence_window=a.sentence_window, report=report), a.output)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     for e in report.errors:
         _err(str(e))
     print(report.summary(), file=sys.stderr)
@@ -63,6 +65,8 @@ def cmd_labels_check(a) -> int:
 
     report = CheckReport()
     paras = _paragraphs(a.paragraphs) if a.paragraphs and Path(a.paragraphs).exists() else None
+    if paras is None:
+        print(f"note: {a.paragraphs} not found; checking the labels against the schema only", file=sys.stderr)
     gold_ids: dict[str, str] = {}
     for f in a.labels:
         try:
@@ -439,6 +443,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug, not bad input: one line unless --debug
+        if a.debug:
+            raise
+        _err(f"internal error: {type(e).__name__}: {e} (run 'vistance --debug ...' for the traceback)")
+        return PARTIAL
 
 
 if __name__ == "__main__":

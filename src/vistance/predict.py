@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Iterator
 
 from vistance.errors import InputError
-from vistance.io import atomic_write
+from vistance.io import atomic_write, iter_lines, parse_json_line
+from vistance.text.normalize import normalize
 
 MAX_TEXT_CHARS = 1_000_000
 
@@ -25,40 +26,41 @@ class PredictReport:
 
 
 def iter_requests(path, report: PredictReport) -> Iterator[tuple[str, str]]:
-    """Stream valid ``(id, text)`` pairs from a JSONL file; invalid lines go to ``report.errors``."""
+    """Stream valid ``(id, text)`` pairs from a JSONL file; invalid lines go to ``report.errors``.
+
+    Line ends may be LF, CRLF or CR; a UTF-8 BOM is dropped and BOM-marked UTF-16 is
+    decoded. Rejected: a line that is not UTF-8 or not JSON, JSON that is not an object,
+    a missing/blank/non-string ``id`` or ``text``, a text with nothing left after
+    normalisation (only white space, invisible or control characters), a text longer
+    than :data:`MAX_TEXT_CHARS`, and a repeated ``id`` (the first one is kept).
+    """
     seen: set[str] = set()
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            report.read += 1
-            try:
-                try:
-                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-                except UnicodeDecodeError:
-                    raise InputError(path, "not UTF-8", lineno) from None
-                if not line.strip():
-                    report.read -= 1
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputError(path, f"invalid JSON ({e.msg})", lineno) from None
-                if not isinstance(obj, dict):
-                    raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", lineno)
-                pid, text = obj.get("id"), obj.get("text")
-                if not isinstance(pid, str) or not pid:
-                    raise InputError(path, "missing or non-string 'id'", lineno)
-                if not isinstance(text, str):
-                    raise InputError(path, "missing or non-string 'text'", lineno)
-                if not text.strip():
-                    raise InputError(path, f"empty 'text' for id {pid!r}", lineno)
-                if len(text) > MAX_TEXT_CHARS:
-                    raise InputError(path, f"text of id {pid!r} is longer than {MAX_TEXT_CHARS} characters", lineno)
-                if pid in seen:
-                    raise InputError(path, f"duplicate id {pid!r}", lineno)
-                seen.add(pid)
-                yield pid, text
-            except InputError as e:
-                report.errors.append(e)
+    for lineno, line in iter_lines(path):
+        report.read += 1
+        try:
+            if isinstance(line, InputError):
+                raise line
+            if not line.strip():
+                report.read -= 1
+                continue
+            obj = parse_json_line(line, path, lineno)
+            if not isinstance(obj, dict):
+                raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", lineno)
+            pid, text = obj.get("id"), obj.get("text")
+            if not isinstance(pid, str) or not pid.strip():
+                raise InputError(path, "missing or non-string 'id'", lineno)
+            if not isinstance(text, str):
+                raise InputError(path, f"missing or non-string 'text' for id {pid!r}", lineno)
+            if len(text) > MAX_TEXT_CHARS:
+                raise InputError(path, f"text of id {pid!r} is longer than {MAX_TEXT_CHARS} characters", lineno)
+            if not text.strip() or not normalize(text):
+                raise InputError(path, f"empty 'text' for id {pid!r}", lineno)
+            if pid in seen:
+                raise InputError(path, f"duplicate id {pid!r} (kept the first)", lineno)
+            seen.add(pid)
+            yield pid, text
+        except InputError as e:
+            report.errors.append(e)
 
 
 def predict_file(model, input_path, output_path, batch_size: int = 256, explain: bool = False,

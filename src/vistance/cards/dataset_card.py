@@ -27,7 +27,9 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
     annotators = Counter(r["annotator"] for r in gold)
     theme_counts = Counter(t for r in gold for t in r["themes"])
     tone_counts = Counter(r["tone"] for r in gold)
-    corpora = Counter("seeds" if "/" in r["paragraph_id"] and not r["paragraph_id"].startswith("20") else "news-2024" for r in gold)
+    seed_dir = Path(params.get("corpus", {}).get("seeds", "data/raw"))
+    seed_ids = {f.stem for f in seed_dir.glob("*.txt")}
+    corpora = Counter("seeds" if r["paragraph_id"].rsplit("/p", 1)[0] in seed_ids else "news-2024" for r in gold)
     yaml = ["---", "language: [vi]", "license: other", "license_name: labels-mit-text-not-included",
             "task_categories: [text-classification]", "task_ids: [multi-label-classification, sentiment-classification]",
             "pretty_name: vistance gold labels (Vietnamese political-news themes and tone)",

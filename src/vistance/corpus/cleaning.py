@@ -64,14 +64,14 @@ def drop_reason(block: str) -> str | None:
         return "caption"
     if _WIDGETS.search(block):
         return "widget"
+    if _THEO.match(block) and len(words) <= 7:
+        return "source_line"
     if (_POSITION.search(block) or _CREDIT_END.search(block)) and len(words) <= 45:
         return "caption"
     if _AGO.match(block) or (_TIMESTAMP.search(block) and len(words) <= 15):
         return "timestamp"
     if block.startswith("Clock"):
         return "timestamp"
-    if _THEO.match(block) and len(words) <= 7:
-        return "source_line"
     if len(words) <= 5 and not _SENTENCE_END.search(block):
         # bylines ("Nguyễn Tiến"), headings ("Lời kết"), widgets ("Video")
         return "byline_or_heading"

@@ -25,6 +25,7 @@ class IngestReport:
     dropped: Counter = field(default_factory=Counter)
     skipped_files: list[str] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # kept going, but worth a look (e.g. too_long)
 
     def summary(self) -> str:
         drops = ", ".join(f"{k}={v}" for k, v in sorted(self.dropped.items())) or "none"
@@ -48,10 +49,14 @@ def clean_article(article: Article, report: IngestReport | None = None, max_char
             break
         text = strip_dateline(block).strip()
         reason = drop_reason(text)
-        if reason is None and is_teaser_of(text, blocks[i + 1:]):
+        # a lazy view of the later blocks: slicing ``blocks[i + 1:]`` per block is quadratic
+        if reason is None and is_teaser_of(text, (blocks[j] for j in range(i + 1, len(blocks)))):
             reason = "teaser"
         if reason is None and len(text) > max_chars:
             reason = "too_long"
+            if report is not None:
+                report.warnings.append(f"{article.path}: article {article.article_id!r}, block {i}: "
+                                       f"{len(text)} characters (> {max_chars}); dropped as too_long")
         if reason is not None:
             if report is not None:
                 report.dropped[reason] += 1
@@ -97,17 +102,19 @@ def list_input_files(paths: Iterable, report: IngestReport | None = None) -> lis
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for root, _dirs, names in os.walk(p):
+            for root, dirs, names in os.walk(p):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .ipynb_checkpoints, ...
                 for n in names:
                     f = Path(root) / n
-                    if f.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES and not n.startswith("."):
+                    # regular files only: a FIFO or device named *.txt would block or never end
+                    if f.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES and not n.startswith(".") and f.is_file():
                         files.append(f)
                     elif report is not None:
                         report.skipped_files.append(str(f))
         elif p.is_file():
             files.append(p)
         else:
-            err = InputError(p, "no such file or folder")
+            err = InputError(p, "not a regular file or folder" if p.exists() else "no such file or folder")
             if report is None:
                 raise err
             report.errors.append(err)
@@ -143,13 +150,19 @@ def write_paragraphs(paragraphs: Iterable[Paragraph], path) -> int:
 
 
 def read_paragraphs(path) -> list[Paragraph]:
-    """Read a paragraphs JSONL written by :func:`write_paragraphs`."""
+    """Read a paragraphs JSONL written by :func:`write_paragraphs`; a bad line is an :class:`InputError`."""
+    from vistance.io import iter_lines, parse_json_line
+
     out = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    out.append(Paragraph.from_dict(json.loads(line)))
-                except (json.JSONDecodeError, TypeError) as e:
-                    raise InputError(path, f"not a paragraph record ({e})", lineno) from None
+    for lineno, line in iter_lines(path):
+        if isinstance(line, InputError):
+            raise line
+        if line.strip():
+            obj = parse_json_line(line, path, lineno)
+            try:
+                if not isinstance(obj, dict):
+                    raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+                out.append(Paragraph.from_dict(obj))
+            except TypeError as e:
+                raise InputError(path, f"not a paragraph record ({e})", lineno) from None
     return out

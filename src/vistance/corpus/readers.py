@@ -17,33 +17,42 @@ paragraphs: [...]}`` or, for sentence-level corpora, ``{id, title, sentences}``.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from pathlib import Path
 from typing import Callable, Iterator
 
 from vistance.corpus.records import Article
 from vistance.errors import InputError
+from vistance.io import iter_lines, parse_json_line
 from vistance.text.normalize import normalize
 
 TEXT_SUFFIXES = {".txt"}
 JSONL_SUFFIXES = {".jsonl", ".json"}
 _HEADER = re.compile(r"^\s*date\s+(\S+)\s*(.*)$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def decode_bytes(raw: bytes, path) -> str:
-    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is an error."""
+    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else is an error.
+
+    NUL bytes are refused too: they never occur in text (UTF-16 without a BOM, or binary data).
+    """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError as e:
             raise InputError(path, f"broken UTF-16 text ({e.reason} at byte {e.start})") from None
+    if b"\0" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
+        raise InputError(path, "contains NUL bytes: binary data, or UTF-16 without a byte-order mark; "
+                               "re-save the file as UTF-8", line)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        at = e.start + (len(raw) - len(e.object))  # the position in ``raw`` (a BOM is not in e.object)
         raise InputError(
-            path, f"not UTF-8 text (invalid byte 0x{raw[e.start]:02x} at offset {e.start}); re-save the file as UTF-8"
+            path, f"not UTF-8 text (invalid byte 0x{raw[at]:02x} at offset {at}); re-save the file as UTF-8",
+            raw.count(b"\n", 0, at) + 1,
         ) from None
 
 
@@ -120,47 +129,55 @@ def _article_from_json(obj, path, line: int, corpus: str, sentence_window: int) 
 
 def iter_jsonl_articles(path: Path, corpus: str | None = None, sentence_window: int = 1,
                         on_error: Callable[[InputError], None] | None = None) -> Iterator[Article]:
-    """Stream articles from a JSONL file; a bad line goes to ``on_error`` and the rest go on."""
+    """Stream articles from a JSONL file; a bad line goes to ``on_error`` and the rest go on.
+
+    Line ends may be LF, CRLF or CR; a UTF-8 BOM is dropped and BOM-marked UTF-16 is
+    decoded. A file without a single non-blank line is an error ("empty file").
+    """
     corpus = corpus or Path(path).parent.name or "jsonl"
-    with open(path, "rb") as fh:
-        first = True
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                if first and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                    raise InputError(path, "UTF-16 JSONL is not supported; save it as UTF-8", lineno)
-                text = decode_bytes(raw, path) if not first else decode_bytes(raw, path).lstrip("\ufeff")
-                first = False
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise InputError(path, f"invalid JSON ({e.msg})", lineno) from None
-                yield _article_from_json(obj, path, lineno, corpus, sentence_window)
-            except InputError as err:
-                if err.line is None:
-                    err = InputError(path, err.reason, lineno)
-                if on_error is None:
-                    raise err
-                on_error(err)
+    blank = True
+    for lineno, text in iter_lines(path):
+        try:
+            if isinstance(text, InputError):
+                blank = False
+                raise text
+            if not text.strip():
+                continue
+            blank = False
+            obj = parse_json_line(text, path, lineno)
+            yield _article_from_json(obj, path, lineno, corpus, sentence_window)
+        except InputError as err:  # every error from here names its line (when it has one)
+            if on_error is None:
+                raise
+            on_error(err)
+    if blank:
+        err = InputError(path, "empty file: no articles")
+        if on_error is None:
+            raise err
+        on_error(err)
 
 
 def read_articles(path, corpus: str | None = None, sentence_window: int = 1,
                   on_error: Callable[[InputError], None] | None = None) -> Iterator[Article]:
-    """Articles of one file, by its suffix (``.txt`` seed format, ``.jsonl``/``.json``)."""
+    """Articles of one file, by its suffix (``.txt`` seed format, ``.jsonl``/``.json``).
+
+    A file that cannot be read at all (permissions, a folder) is an :class:`InputError` too.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        try:
+    try:
+        if suffix in TEXT_SUFFIXES:
             yield read_seed_text(path, corpus=corpus or "seeds")
-        except InputError as err:
-            if on_error is None:
-                raise
-            on_error(err)
-    elif suffix in JSONL_SUFFIXES:
-        yield from iter_jsonl_articles(path, corpus, sentence_window, on_error)
-    else:
-        err = InputError(path, f"unsupported file type {suffix or '(none)'}; expected .txt or .jsonl")
+        elif suffix in JSONL_SUFFIXES:
+            yield from iter_jsonl_articles(path, corpus, sentence_window, on_error)
+        else:
+            raise InputError(path, f"unsupported file type {suffix or '(none)'}; expected .txt or .jsonl")
+    except OSError as e:
+        err = InputError(path, f"cannot read the file ({e.strerror or e})")
         if on_error is None:
-            raise err
+            raise err from None
+        on_error(err)
+    except InputError as err:
+        if on_error is None:
+            raise
         on_error(err)

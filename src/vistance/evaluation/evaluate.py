@@ -36,12 +36,17 @@ def headline(rows, Yp, yp) -> dict:
 
 
 def _summarise(runs: list[dict]) -> dict:
+    runs = [r for r in runs if r is not None]
     keys = runs[0].keys() if runs else []
     return {k: {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0}
             for k in keys}
 
 
-def _refit_eval(kind, spec, train_rows, test_rows, seed, valid_rows=None) -> dict:
+def _refit_eval(kind, spec, train_rows, test_rows, seed, valid_rows=None) -> dict | None:
+    """Fit a fresh model on ``train_rows`` and score ``test_rows``; ``None`` when the training
+    part has a single tone class (possible on tiny corpora), so the run is skipped, not faked."""
+    if len({r["tone"] for r in train_rows}) < 2 or not test_rows:
+        return None
     m = fit_rows(kind, spec, train_rows, valid_rows, seed=seed)
     _, Yp, yp = score_rows(m, test_rows)
     return headline(test_rows, Yp, yp)
@@ -79,28 +84,30 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
         runs = []
         for tr, te in grouped_kfold([r["article_id"] for r in all_rows], k=k, seed=seed):
             runs.append(_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed))
-        result["grouped_cv"] = {"folds": k, **_summarise(runs)}
+        if any(r is not None for r in runs):
+            result["grouped_cv"] = {"folds": k, "folds_used": sum(r is not None for r in runs), **_summarise(runs)}
     if refit and ev.get("generalisation", True):
         gen = {}
         # cross-time / cross-corpus: train on the 2024-25 news, test on the 2025-26 seed articles
         tr, te = time_source_split(all_rows, test_corpus="seeds")
-        if tr and te and len({all_rows[i]["tone"] for i in tr}) > 1:
-            gen["train_news2024_test_seeds"] = {"train": len(tr), "test": len(te),
-                                                **_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed)}
+        h = _refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed) if tr and te else None
+        if h:
+            gen["train_news2024_test_seeds"] = {"train": len(tr), "test": len(te), **h}
         # cross-source: hold out each of the largest outlets in turn
         from collections import Counter
 
         sources = Counter(r["source"] for r in all_rows if r["source"] and r["corpus"] != "seeds")
         for src, _n in sources.most_common(int(ev.get("heldout_sources", 3))):
             tr, te = time_source_split(all_rows, test_sources=[src])
-            if len(te) >= 20 and len({all_rows[i]["tone"] for i in tr}) > 1:
-                gen[f"heldout_source_{src}"] = {"train": len(tr), "test": len(te),
-                                                 **_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed)}
+            h = _refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed) if len(te) >= 20 else None
+            if h:
+                gen[f"heldout_source_{src}"] = {"train": len(tr), "test": len(te), **h}
         result["generalisation"] = gen
     if refit and kind != "lexicon" and ev.get("seeds") and mode.get("seed_variance", kind == "transformer"):
         valid = splits.get("validation")
         runs = [_refit_eval(kind, spec, splits["train"], test, int(s), valid) for s in ev["seeds"]]
-        result["seed_variance"] = {"seeds": list(ev["seeds"]), **_summarise(runs)}
+        if any(r is not None for r in runs):
+            result["seed_variance"] = {"seeds": list(ev["seeds"]), **_summarise(runs)}
     curve = []
     if refit and ev.get("learning_curve") and mode.get("learning_curve", True):
         # nested subsets: articles in a seeded hash order, first fraction of them
@@ -108,9 +115,9 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
         for frac in ev["learning_curve"]:
             keep = set(arts[: max(2, int(round(frac * len(arts))))])
             sub = [r for r in trainval if r["article_id"] in keep]
-            if len({r["tone"] for r in sub}) < 2:
-                continue
             h = _refit_eval(kind, spec, sub, test, seed)
+            if h is None:
+                continue
             curve.append({"fraction": frac, "train_paragraphs": len(sub), **h})
         result["learning_curve"] = curve
 

@@ -3,6 +3,11 @@
 ``labels/adjudication.jsonl`` records, per disagreement, both codings, the decision,
 which coding it follows and why. Gold = first-pass labels with every adjudicated
 paragraph replaced by its decision (annotator = the adjudicator).
+
+``labels/corrections.jsonl`` records the label-quality review (``labels/quality.py``
+flags likely errors; a reviewer reads each flagged paragraph against the codebook):
+one line per reviewed flag, ``decision`` ``keep`` or ``correct``. :func:`apply_corrections`
+applies the ``correct`` ones on top of the adjudicated gold (annotator = the reviewer).
 """
 from __future__ import annotations
 
@@ -56,3 +61,87 @@ def build_gold(first_pass: list[Label], adjudications: list[dict]) -> tuple[list
             replaced += 1
         gold[old.paragraph_id] = new
     return list(gold.values()), replaced
+
+
+# -- label-quality review ----------------------------------------------------------------
+CORRECTION_NOTE = "corrected after label-quality review"
+
+
+def read_corrections(path) -> list[dict]:
+    """Read ``labels/corrections.jsonl`` (one reviewed flag a line; see ``labels/quality.py``).
+
+    Validates the fields, the decision (``keep`` / ``correct``) and, for corrections, the new
+    themes and tone. A missing file is an empty list.
+    """
+    out: list[dict] = []
+    p = Path(path)
+    if not p.exists():
+        return out
+    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise LabelError(f"{where}: invalid JSON ({e.msg})") from None
+        _check_correction(r, where)
+        out.append(r)
+    return out
+
+
+def _check_correction(r: dict, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if not isinstance(r, dict):
+        raise LabelError(f"{prefix}a correction must be a JSON object")
+    for k in ("paragraph_id", "text_sha1", "decision", "reviewer"):
+        if k not in r:
+            raise LabelError(f"{prefix}correction lacks {k!r}")
+    if r["decision"] not in ("keep", "correct"):
+        raise LabelError(f"{prefix}decision must be 'keep' or 'correct', got {r['decision']!r}")
+    if r["decision"] == "correct":
+        c = r.get("corrected")
+        if not isinstance(c, dict):
+            raise LabelError(f"{prefix}a 'correct' decision needs 'corrected': {{themes, tone}}")
+        check_themes(c.get("themes"), where)
+        check_tone(c.get("tone"), where)
+
+
+def apply_corrections(gold_labels: list[Label], corrections: list[dict]) -> tuple[list[Label], int]:
+    """Gold labels with reviewed corrections applied, and the number of labels changed.
+
+    Only ``decision == "correct"`` records change anything: the paragraph's themes and tone are
+    replaced by ``corrected``, the annotator becomes the reviewer (``rev-1``) and the note says
+    it was corrected after the label-quality review. ``keep`` records are the audit trail and
+    change nothing. A correction of a paragraph that is not in gold, or of another text
+    (``text_sha1`` differs), is an error; so are two different corrections of one paragraph
+    (several flags of one paragraph may each carry the same correction). Applying the same
+    corrections twice changes nothing the second time.
+    """
+    gold = {l.paragraph_id: l for l in gold_labels}
+    chosen: dict[str, dict] = {}
+    for i, r in enumerate(corrections, 1):
+        _check_correction(r, f"correction {i}")
+        if r["decision"] != "correct":
+            continue
+        pid = r["paragraph_id"]
+        old = gold.get(pid)
+        if old is None:
+            raise LabelError(f"correction of {pid!r} has no gold label")
+        if old.text_sha1 != r["text_sha1"]:
+            raise LabelError(f"correction of {pid!r} judged another text (text_sha1 differs)")
+        new = {"themes": check_themes(r["corrected"]["themes"]), "tone": r["corrected"]["tone"]}
+        prev = chosen.get(pid)
+        if prev is not None and (prev["new"] != new):
+            raise LabelError(f"paragraph {pid!r} has conflicting corrections: {prev['new']} vs {new}")
+        chosen[pid] = {"new": new, "record": r}
+    changed = 0
+    for pid, c in chosen.items():
+        old, new, r = gold[pid], c["new"], c["record"]
+        if new["themes"] == old.themes and new["tone"] == old.tone:
+            continue  # already applied (or a no-op correction): leave the label as it is
+        gold[pid] = Label(paragraph_id=pid, text_sha1=old.text_sha1, themes=new["themes"], tone=new["tone"],
+                          annotator=r.get("reviewer", "rev-1"),
+                          annotated_at=r.get("reviewed_at", old.annotated_at), note=CORRECTION_NOTE)
+        changed += 1
+    return list(gold.values()), changed

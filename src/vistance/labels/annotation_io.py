@@ -5,10 +5,11 @@ import csv
 import datetime as _dt
 import io
 import json
+import re
 from pathlib import Path
 
 from vistance.errors import InputError, LabelError
-from vistance.io import atomic_write
+from vistance.io import atomic_write, parse_json_line
 from vistance.labels.schema import THEMES, TONES, Label, label_from_dict
 
 LABEL_STUDIO_CONFIG = """<View>
@@ -71,21 +72,32 @@ def _from_label_studio(tasks, path, annotator: str | None):
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             yield where, InputError(path, f"task {i} has no 'data' object")
             continue
-        anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-        if not anns:
-            continue  # not annotated yet: nothing to import
-        ann = anns[-1]
-        rec = {"paragraph_id": task["data"].get("paragraph_id"), "text_sha1": task["data"].get("text_sha1"),
-               "themes": [], "tone": None,
-               "annotator": annotator or str(ann.get("completed_by") or "label-studio"),
-               "annotated_at": ann.get("updated_at") or ann.get("created_at") or _now()}
-        for r in ann.get("result") or []:
-            choices = (r.get("value") or {}).get("choices") or []
-            if r.get("from_name") == "themes":
-                rec["themes"] = choices
-            elif r.get("from_name") == "tone":
-                rec["tone"] = choices[0] if choices else None
-        yield where, rec
+        try:
+            rec = _label_studio_record(task, annotator)
+        except (AttributeError, TypeError, IndexError, KeyError):
+            # an "annotations"/"result"/"value" of the wrong JSON type: not Label Studio's shape
+            yield where, InputError(path, f"task {i}: annotations are not in Label Studio's export format")
+            continue
+        if rec is not None:  # None: not annotated yet, nothing to import
+            yield where, rec
+
+
+def _label_studio_record(task: dict, annotator: str | None) -> dict | None:
+    anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+    if not anns:
+        return None
+    ann = anns[-1]
+    rec = {"paragraph_id": task["data"].get("paragraph_id"), "text_sha1": task["data"].get("text_sha1"),
+           "themes": [], "tone": None,
+           "annotator": annotator or str(ann.get("completed_by") or "label-studio"),
+           "annotated_at": ann.get("updated_at") or ann.get("created_at") or _now()}
+    for r in ann.get("result") or []:
+        choices = (r.get("value") or {}).get("choices") or []
+        if r.get("from_name") == "themes":
+            rec["themes"] = choices
+        elif r.get("from_name") == "tone":
+            rec["tone"] = choices[0] if isinstance(choices, list) and choices else None
+    return rec
 
 
 def read_judgements(path, annotator: str | None = None):
@@ -107,6 +119,10 @@ def read_judgements(path, annotator: str | None = None):
         if isinstance(rec, Exception):
             return where, rec
         if isinstance(rec, dict):
+            try:
+                json.dumps(rec, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                return where, LabelError(f"{where}: a string holds a lone UTF-16 surrogate; not valid text")
             rec = dict(rec)
             if annotator and not rec.get("annotator"):
                 rec["annotator"] = annotator
@@ -123,22 +139,34 @@ def read_judgements(path, annotator: str | None = None):
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(path, f"invalid JSON ({e.msg})", e.lineno) from None
+        except (RecursionError, ValueError) as e:
+            raise InputError(path, f"invalid JSON ({type(e).__name__})") from None
         for where, rec in _from_label_studio(data, path, annotator):
             yield finish(where, rec)
     elif suffix == ".csv":
-        for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        while True:
+            try:
+                row = next(reader, None)
+            except csv.Error as e:
+                yield f"{path}:{reader.line_num}", InputError(path, f"broken CSV ({e}); the rest of the file is skipped",
+                                                            reader.line_num)
+                break
+            if row is None:
+                break
             row = dict(row)
-            raw = (row.get("themes") or "").replace("|", ";")
-            row["themes"] = [t.strip() for t in raw.split(";") if t.strip()]
-            yield finish(f"{path}:{i}", row)
+            raw = row.get("themes") if isinstance(row.get("themes"), str) else ""
+            row["themes"] = [t.strip() for t in raw.replace("|", ";").split(";") if t.strip()]
+            yield finish(f"{path}:{reader.line_num}", row)
     else:
-        for i, line in enumerate(text.splitlines(), start=1):
+        # split on line ends only: str.splitlines() would also cut at U+2028, U+0085, ... inside strings
+        for i, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield f"{path}:{i}", LabelError(f"{path}:{i}: invalid JSON ({e.msg})")
+                rec = parse_json_line(line, path, i)
+            except InputError as e:
+                yield f"{path}:{i}", e
                 continue
             yield finish(f"{path}:{i}", rec)
 

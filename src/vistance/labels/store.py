@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from vistance.errors import LabelError
-from vistance.io import atomic_write, file_lock
+from vistance.errors import InputError, LabelError
+from vistance.io import atomic_write, file_lock, iter_lines, parse_json_line
 from vistance.labels.schema import Label, label_from_dict
 
 
@@ -25,20 +25,24 @@ def read_labels(path, allow_missing: bool = True) -> list[Label]:
         raise LabelError(f"{path}: no such label file")
     labels: list[Label] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+    try:
+        for lineno, line in iter_lines(path):
+            if isinstance(line, InputError):
+                raise LabelError(str(line))
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise LabelError(f"{where}: invalid JSON ({e.msg})") from None
+                obj = parse_json_line(line, path, lineno)
+            except InputError as e:
+                raise LabelError(str(e)) from None
             lab = label_from_dict(obj, where)
             if lab.paragraph_id in seen:
                 raise LabelError(f"{where}: duplicate paragraph_id {lab.paragraph_id!r} (first on line {seen[lab.paragraph_id]})")
             seen[lab.paragraph_id] = lineno
             labels.append(lab)
+    except OSError as e:
+        raise LabelError(f"{path}: cannot read the label file ({e.strerror or e})") from None
     return labels
 
 

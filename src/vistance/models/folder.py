@@ -73,23 +73,31 @@ def read_manifest(folder, verify: bool = True) -> dict:
         raise ModelError(f"{mpath}: manifest lacks 'kind' or 'files'")
     if verify:
         bad = []
+        root = folder.resolve()
         for name, digest in sorted(manifest["files"].items()):
-            p = (folder / name).resolve()
-            if folder.resolve() not in p.parents:
-                raise ModelError(f"{mpath}: file entry {name!r} points outside the model folder")
-            if not p.is_file():
-                bad.append(f"{name} (missing)")
-            elif sha256_file(p) != digest:
-                bad.append(f"{name} (checksum differs)")
+            try:
+                p = (folder / name).resolve()
+                if root not in p.parents:
+                    raise ModelError(f"{mpath}: file entry {name!r} points outside the model folder; refusing to load it")
+                if not p.is_file():
+                    bad.append(f"{name} (missing)")
+                elif not isinstance(digest, str) or sha256_file(p) != digest:
+                    bad.append(f"{name} (checksum differs)")
+            except (OSError, ValueError) as e:  # unreadable file, NUL in a name, ...
+                bad.append(f"{name} (unreadable: {getattr(e, 'strerror', None) or e})")
         if bad:
             raise ModelError(
                 f"{folder}: refusing to load a model whose files do not match its manifest: {', '.join(bad)}. "
                 "The folder was modified, truncated or tampered with; re-train or re-download it."
             )
-    if tuple(manifest.get("themes", THEMES)) != THEMES or tuple(manifest.get("tones", TONES)) != TONES:
+    themes, tones = manifest.get("themes", list(THEMES)), manifest.get("tones", list(TONES))
+    if not isinstance(themes, list) or not isinstance(tones, list) or tuple(themes) != THEMES or tuple(tones) != TONES:
         raise ModelError(f"{folder}: the model's label set differs from this vistance's schema")
     have = library_versions()
-    for lib, ver in sorted((manifest.get("versions") or {}).items()):
+    versions = manifest.get("versions") or {}
+    if not isinstance(versions, dict):
+        raise ModelError(f"{mpath}: 'versions' must be an object of library -> version")
+    for lib, ver in sorted(versions.items()):
         if lib in have and have[lib] != ver:
             warnings.warn(f"{folder}: saved with {lib} {ver}, loading with {lib} {have[lib]}", stacklevel=2)
     return manifest

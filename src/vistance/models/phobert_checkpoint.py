@@ -32,11 +32,13 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from vistance.errors import ModelError
+from vistance.models.folder import MANIFEST, write_manifest
 
 EOW = "</w>"
 CONT = "@@"
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 CHECKPOINT_INFO = "vistance_checkpoint.json"
+ROUNDTRIP_SAMPLE = 5000  # texts checked after building (the first ones, so the check is deterministic)
 NOTICE = "README.md"
 
 Code = tuple[str, str, int]
@@ -165,6 +167,7 @@ def learn_bpe(texts: Iterable[str], num_merges: int, min_count: int = 2) -> tupl
     for a, b, _ in codes:
         reachable.add(_symbol_token(a + b))
     reachable.difference_update(SPECIAL_TOKENS)
+    reachable.discard(CONT)
     reachable = {t for t in reachable if t and not any(ch.isspace() for ch in t)}
     vocab = {t: observed.get(t, 0) for t in sorted(reachable, key=lambda t: (-observed.get(t, 0), t))}
     return codes, vocab
@@ -193,12 +196,16 @@ def write_phobert_tokenizer_files(codes: Sequence[Code], vocab: dict[str, int], 
 
 def check_tokenizer_roundtrip(tokenizer, segmented_texts: Iterable[str], where: str = "tokenizer") -> int:
     """Check that every (segmented) text tokenises to a non-empty id list with no ``<unk>``
-    and decodes back to itself; return the number of tokens. Raises :class:`ModelError`."""
+    and decodes back to itself; return the number of tokens. Raises :class:`ModelError`.
+
+    Texts containing ``@@`` (the continuation marker itself) are skipped: no
+    fastBPE tokenizer can round-trip them.
+    """
     n_tokens = 0
     unk = tokenizer.unk_token_id
     for text in segmented_texts:
         text = " ".join(text.split())
-        if not text:
+        if not text or CONT in text:
             continue
         ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         if not ids:
@@ -262,6 +269,7 @@ def build_tiny_checkpoint(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)  # rewritten at the end; a stale one would fail verification
     seg = get_segmenter(segmenter)
     segmented = [s for s in seg.segment_batch(list(texts)) if s.strip()]
     if not segmented:
@@ -278,7 +286,7 @@ def build_tiny_checkpoint(
         raise ModelError(f"{out}: AutoTokenizer loaded {type(tok).__name__}, expected PhobertTokenizer")
     if len(tok.bpe_ranks) != len(codes):
         raise ModelError(f"{out}: the tokenizer read {len(tok.bpe_ranks)} merges from bpe.codes, {len(codes)} were written")
-    check_tokenizer_roundtrip(tok, segmented, where=str(out))
+    check_tokenizer_roundtrip(tok, segmented[:ROUNDTRIP_SAMPLE], where=str(out))
 
     if max_position_embeddings is None:
         max_position_embeddings = max_length + 2
@@ -300,11 +308,13 @@ def build_tiny_checkpoint(
         "intermediate_size": intermediate_size, "max_length": max_length,
         "max_position_embeddings": max_position_embeddings, "seed": seed,
     }
-    (out / CHECKPOINT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / CHECKPOINT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                       encoding="utf-8")
     (out / NOTICE).write_text(_NOTICE_TEXT.format(
         n_texts=len(segmented), segmenter=seg.name, n_merges=len(codes), vocab_size=len(tok),
         hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads, max_length=max_length, seed=seed,
     ), encoding="utf-8")
+    write_manifest(out, kind="mlm_checkpoint", segmenter=seg.name, params=info)
     return out
 
 

@@ -24,6 +24,7 @@ verifies before fine-tuning from it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import tempfile
@@ -36,6 +37,7 @@ from vistance.models.folder import write_manifest
 from vistance.models.phobert_checkpoint import CHECKPOINT_INFO, NOTICE, build_tiny_checkpoint, read_checkpoint_info
 from vistance.text.segment import get_segmenter
 
+log = logging.getLogger(__name__)
 STATS_FILE = "pretrain_stats.json"
 _PROBE_WINDOWS = 256  # windows used to measure the masked-LM loss before and after training
 
@@ -109,8 +111,8 @@ def pretrain_mlm(
     corpus), ``tokens_seen``, ``windows``, ``texts``, ``stopped_by``.
     """
     import torch
-    from transformers import (AutoModelForMaskedLM, DataCollatorForLanguageModeling, Trainer, TrainerCallback,
-                              TrainingArguments, set_seed)
+    from transformers import (AutoModelForMaskedLM, DataCollatorForLanguageModeling, PrinterCallback, Trainer,
+                              TrainerCallback, TrainingArguments, set_seed)
 
     from vistance.models.transformer import (_load_pretrained, _verify_checkpoint_folder, load_tokenizer,
                                              max_tokens_allowed)
@@ -180,6 +182,8 @@ def pretrain_mlm(
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 self.last_loss = float(logs["loss"])
+            if logs:
+                log.info("mlm step %d: %s", state.global_step, logs)
 
     class _Rows(torch.utils.data.Dataset):
         def __len__(self):
@@ -199,9 +203,12 @@ def pretrain_mlm(
         dataloader_num_workers=0, disable_tqdm=True, include_num_input_tokens_seen="non_padding",
     )
     trainer = Trainer(model=model, args=args, train_dataset=_Rows(), data_collator=collator, callbacks=[budget])
+    trainer.remove_callback(PrinterCallback)
     try:
         t0 = time.perf_counter()
-        result = trainer.train()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="To copy construct from a tensor")  # transformers' token counter
+            result = trainer.train()
         train_seconds = time.perf_counter() - t0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

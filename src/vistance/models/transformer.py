@@ -58,6 +58,7 @@ Model folders hold safetensors weights, configs, tokenizer files,
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -72,10 +73,14 @@ from vistance.errors import ModelError
 from vistance.labels.schema import THEMES, TONES, check_themes, check_tone, themes_to_vector
 from vistance.models.base import Scores
 from vistance.models.folder import read_manifest, write_manifest
+from vistance.models.thresholds import GRID as THRESHOLD_GRID
+from vistance.models.thresholds import tune_thresholds
 from vistance.text.segment import check_segmenter, get_segmenter
 
+log = logging.getLogger(__name__)
+
 HEADS = ("shared_encoder", "two_models")
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+THRESHOLD_MIN_POSITIVES = 1  # a theme needs this many validation positives to get a tuned threshold
 POS_WEIGHT_CAP = 50.0
 META_FILE = "transformer.json"
 THRESHOLDS_FILE = "thresholds.json"
@@ -256,25 +261,6 @@ def tone_class_weights(y: np.ndarray, n_classes: int = len(TONES)) -> np.ndarray
     return np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1.0)), 1.0)
 
 
-def tune_thresholds(probs: np.ndarray, gold: np.ndarray, grid: Sequence[float] = THRESHOLD_GRID) -> np.ndarray:
-    """One threshold per column maximising that column's F1 on ``gold`` (multi-hot);
-    ties go to the grid value nearest 0.5; 0.5 for a column with no positive."""
-    probs, gold = np.asarray(probs, dtype=float), np.asarray(gold).astype(bool)
-    grid = np.asarray(grid, dtype=float)
-    out = np.full(probs.shape[1], 0.5)
-    for j in range(probs.shape[1]):
-        if not gold[:, j].any():
-            continue
-        pred = probs[:, j][None, :] >= grid[:, None]  # [grid, n]
-        tp = (pred & gold[:, j]).sum(axis=1)
-        fp = (pred & ~gold[:, j]).sum(axis=1)
-        fn = (~pred & gold[:, j]).sum(axis=1)
-        f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
-        best = np.flatnonzero(np.isclose(f1, f1.max()))
-        out[j] = grid[best[np.argmin(np.abs(grid[best] - 0.5))]]
-    return out
-
-
 def valid_scores(theme_probs, tone_probs, Y, y, thresholds=None) -> dict:
     """Theme macro-F1 (decisions of :meth:`Scores.theme_matrix`, over themes present in
     ``Y``), tone macro-F1 (over tones present in ``y``) and their mean ``macro_f1``."""
@@ -440,7 +426,8 @@ def _torch_parts():
                 self.live = None
 
     class TimeAndLossCallback(TrainerCallback):
-        """Remembers the last logged training loss (for stats)."""
+        """Remembers the last logged training loss (for stats) and logs each record
+        through :mod:`logging` (instead of ``print``, which would mix with CLI output)."""
 
         def __init__(self):
             self.last_loss = None
@@ -448,6 +435,9 @@ def _torch_parts():
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 self.last_loss = float(logs["loss"])
+            if logs and state.is_world_process_zero:
+                log.info("epoch %.2f step %d: %s", state.epoch or 0, state.global_step,
+                         ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()))
 
     _PARTS = dict(
         SharedEncoderNet=SharedEncoderNet, TwoModelsNet=TwoModelsNet, MultiTaskTrainer=MultiTaskTrainer,
@@ -468,6 +458,16 @@ def _trainer_workdir() -> tuple[str, bool]:
         path.mkdir(parents=True, exist_ok=True)
         return str(path), int(os.environ.get("RANK", "0")) == 0
     return tempfile.mkdtemp(prefix="vistance-trainer-"), True
+
+
+def _barrier() -> None:
+    try:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+    except Exception:  # noqa: BLE001 - a failed barrier must not hide the training error being raised
+        pass
 
 
 def _is_main_process() -> bool:
@@ -627,12 +627,13 @@ class TransformerModel:
         early stopping, best-epoch restore and threshold tuning.
         """
         import torch
-        from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+        from transformers import EarlyStoppingCallback, PrinterCallback, TrainingArguments, set_seed
 
         self._check_params()
         texts = list(texts)
         if not texts or not (len(texts) == len(themes) == len(tones)):
-            raise ValueError(f"fit needs equally many texts, theme lists and tones (got {len(texts)}, {len(themes)}, {len(tones)})")
+            raise ValueError("fit needs equally many texts, theme lists and tones "
+                             f"(got {len(texts)}, {len(themes)}, {len(tones)})")
         Y = np.array([themes_to_vector(check_themes(list(t), f"training row {i}")) for i, t in enumerate(themes)])
         y = np.array([TONES.index(check_tone(t, f"training row {i}")) for i, t in enumerate(tones)])
         if valid is not None:
@@ -701,11 +702,14 @@ class TransformerModel:
             data_collator=parts["Collator"](self.tokenizer_.pad_token_id), compute_metrics=compute_metrics,
             callbacks=callbacks, theme_pos_weight=pos_w, tone_weight=tone_w,
         )
+        trainer.remove_callback(PrinterCallback)
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*not a `PreTrainedModel`.*")
+                warnings.filterwarnings("ignore", message="mtime may not be reliable")
                 trainer.train()
         finally:
+            _barrier()  # every process has loaded the best checkpoint before the main one deletes it
             if owns_workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
         state = trainer.state
@@ -725,7 +729,7 @@ class TransformerModel:
             stats["best_epoch"] = float(best[0]["epoch"]) if best else None
             stats["valid_curve"] = [{"epoch": float(h["epoch"]), "macro_f1": float(h["eval_macro_f1"])} for h in evals]
             T, O = self._predict_arrays(v_texts, self.batch_size)
-            self.thresholds_ = tune_thresholds(T, Yv)
+            self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
             stats["n_valid_paragraphs"] = len(v_texts)
             stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv)
             stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.thresholds_)
@@ -774,7 +778,10 @@ class TransformerModel:
         self._check_fitted()
         if segmenter is not None:
             check_segmenter(self.segmenter_, segmenter)
-        T, O = self._predict_arrays(list(texts), batch_size or self.batch_size)
+        batch_size = int(batch_size or self.batch_size)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        T, O = self._predict_arrays(list(texts), batch_size)
         return Scores(T, O, self.thresholds_.copy())
 
     # ------------------------------------------------------------------ save / load
@@ -882,6 +889,6 @@ def _probs_from_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 __all__ = [
-    "TransformerModel", "window_spans", "theme_pos_weights", "tone_class_weights", "tune_thresholds",
+    "TransformerModel", "THRESHOLD_GRID", "window_spans", "theme_pos_weights", "tone_class_weights",
     "valid_scores", "pool_windows", "load_tokenizer", "check_tokenizer", "checkpoint_error", "hub_offline",
 ]

@@ -1,0 +1,128 @@
+"""End to end: `dvc repro` on a copy of the project with tiny settings, as a new user would run it.
+
+The copy has no extended corpus (as on a fresh clone without ../shared), so the
+pipeline runs on the bundled seed articles; the full pipeline with the extended
+corpora is the README's first command.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "corpus": {"news2024": "absent/news-2024.jsonl", "vietnews": "absent/vietnews.jsonl"},
+    "checkpoint": {"num_merges": 300, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64,
+                   "max_texts": 2000},
+    "pretrain": {"max_steps": 8, "max_seconds": 600, "batch_size": 8, "max_length": 64},
+    "evaluate": {"n_boot": 200, "cv_folds": 3, "heldout_sources": 1, "seeds": [13, 14], "learning_curve": [0.5, 1.0]},
+}
+TINY_TRANSFORMER = {"epochs": 1, "batch_size": 8, "max_length": 64, "stride": 16}
+
+
+def _merge(d, u):
+    for k, v in u.items():
+        d[k] = _merge(d.get(k, {}), v) if isinstance(v, dict) else v
+    return d
+
+
+def _run(cmd, cwd, env, timeout=1500):
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    dst = tmp_path_factory.mktemp("proj")
+    for item in ("dvc.yaml", "params.yaml", "data/raw", "labels", "src", "notebooks"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / item)
+    for junk in (dst / "labels").glob("*.lock"):
+        junk.unlink()
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    _merge(params, TINY)
+    for name in params["pipeline"]["transformers"]:
+        params["models"][name].update(TINY_TRANSFORMER)
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    _run(["dvc", "init", "--no-scm", "-q"], dst, env)
+    first = _run(["dvc", "repro"], dst, env)
+    return dst, env, first
+
+
+def test_repro_builds_every_artefact(project):
+    dst, _env, first = project
+    assert "optional corpus absent/news-2024.jsonl is not on this machine" in first.stderr + first.stdout
+    for path in ["data/processed/paragraphs.jsonl", "data/dataset/dataset_dict.json", "experiments/comparison.md",
+                 "experiments/metrics.json", "experiments/plots/comparison.png", "experiments/models/best/manifest.json",
+                 "labels/README.md", "labels/agreement.json"]:
+        assert (dst / path).exists(), path
+    names = yaml.safe_load((dst / "params.yaml").read_text())["compare"]["models"]
+    for n in names:
+        assert (dst / "experiments" / "models" / n / "manifest.json").exists()
+        assert (dst / "experiments" / "cards" / n / "README.md").exists()
+
+
+def test_comparison_reports_confidence_intervals_and_paired_tests(project):
+    dst = project[0]
+    md = (dst / "experiments" / "comparison.md").read_text(encoding="utf-8")
+    summary = json.loads((dst / "experiments" / "metrics.json").read_text())
+    for name, vals in summary["models"].items():
+        assert f"| {name} |" in md
+        assert f"{vals['tone_macro_f1']:.3f} [" in md
+    assert "Paired tests against the best baseline" in md
+
+
+def test_model_cards_carry_the_real_metrics(project):
+    dst = project[0]
+    for card in (dst / "experiments" / "cards").glob("*/README.md"):
+        name = card.parent.name
+        m = json.loads((dst / "experiments" / "metrics" / f"{name}.json").read_text())
+        text = card.read_text(encoding="utf-8")
+        assert text.startswith("---\n") and "model-index:" in text
+        assert f"value: {round(m['headline']['tone_macro_f1']['value'], 4)}" in text
+        if m["kind"] == "transformer":
+            assert "not the published PhoBERT weights" in text
+
+
+def test_dataset_card_shows_counts_and_agreement(project):
+    text = (project[0] / "labels" / "README.md").read_text(encoding="utf-8")
+    assert "Krippendorff" in text and "gold paragraphs" in text and "| `maritime` |" in text
+
+
+def test_second_repro_does_nothing(project):
+    dst, env, _ = project
+    r = _run(["dvc", "status"], dst, env)
+    assert "changed" not in r.stdout, r.stdout
+
+
+def test_forced_repro_gives_identical_metrics_and_predictions(project):
+    dst, env, _ = project
+    keep = {p: p.read_bytes() for p in list((dst / "experiments" / "metrics").glob("*.json"))
+            + list((dst / "experiments" / "predictions").glob("*.jsonl")) + [dst / "experiments" / "metrics.json"]}
+    _run(["dvc", "repro", "--force"], dst, env)
+    for p, before in keep.items():
+        assert p.read_bytes() == before, f"{p.name} changed between identical runs"
+
+
+@pytest.mark.parametrize("name", ["01_explore.ipynb", "02_compare_models.ipynb"])
+def test_notebooks_execute(project, name):
+    import nbformat
+    from nbclient import NotebookClient
+
+    dst = project[0]
+    nb = nbformat.read(dst / "notebooks" / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(dst / "notebooks")}}).execute()
+    assert all(c.get("outputs") is not None for c in nb.cells if c.cell_type == "code")
