@@ -338,7 +338,9 @@ def test_cli_ingest_exit_codes_messages_and_summary(tmp_path):
     (d / "bad_date.txt").write_bytes(REJECTED["impossible_date"][0])
     (d / "latin1.txt").write_bytes(LATIN1)
     (d / "empty.txt").write_bytes(b"")
-    (d / "news.jsonl").write_text(json.dumps(article_json("n1"), ensure_ascii=False) + "\n{oops\n", encoding="utf-8")
+    other = ["Hai nước đồng ý mở rộng hợp tác giáo dục, văn hóa và giao lưu nhân dân trong năm nay."]
+    (d / "news.jsonl").write_text(json.dumps(article_json("n1", paragraphs=other), ensure_ascii=False) + "\n{oops\n",
+                                  encoding="utf-8")
     out, rep = tmp_path / "out" / "p.jsonl", tmp_path / "report.json"
     r = run_cli("ingest", d, "--output", out, "--report", rep)
     assert r.returncode == 1, r.stderr

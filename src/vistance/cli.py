@@ -35,6 +35,9 @@ def cmd_ingest(a) -> int:
             missing_optional.append(p)
     for p in missing_optional:
         print(f"note: optional corpus {p} is not on this machine; continuing without it", file=sys.stderr)
+    if not a.paths and not a.optional:
+        _err("ingest needs at least one PATH (or --optional PATH)")
+        return USAGE
     report = IngestReport()
     n = write_paragraphs(ingest_paths(paths, corpus=a.corpus, sentence_window=a.sentence_window, report=report), a.output)
     for w in report.warnings:
@@ -297,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("ingest", help="raw article files/folders -> paragraphs JSONL")
-    s.add_argument("paths", nargs="+")
+    s.add_argument("paths", nargs="*")
     s.add_argument("--output", "-o", required=True)
     s.add_argument("--optional", nargs="*", help="corpus paths used only when present")
     s.add_argument("--report", help="write an ingest report (JSON)")

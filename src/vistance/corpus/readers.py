@@ -17,6 +17,7 @@ paragraphs: [...]}`` or, for sentence-level corpora, ``{id, title, sentences}``.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import re
 from pathlib import Path
 from typing import Callable, Iterator
@@ -30,6 +31,7 @@ TEXT_SUFFIXES = {".txt"}
 JSONL_SUFFIXES = {".jsonl", ".json"}
 _HEADER = re.compile(r"^\s*date\s+(\S+)\s*(.*)$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def decode_bytes(raw: bytes, path) -> str:
@@ -43,7 +45,7 @@ def decode_bytes(raw: bytes, path) -> str:
         except UnicodeDecodeError as e:
             raise InputError(path, f"broken UTF-16 text ({e.reason} at byte {e.start})") from None
     if b"\0" in raw:
-        line = raw.count(b"\n", 0, raw.index(b"\0")) + 1
+        line = len(_LINE_END.findall(raw, 0, raw.index(b"\0"))) + 1
         raise InputError(path, "contains NUL bytes: binary data, or UTF-16 without a byte-order mark; "
                                "re-save the file as UTF-8", line)
     try:
@@ -52,7 +54,7 @@ def decode_bytes(raw: bytes, path) -> str:
         at = e.start + (len(raw) - len(e.object))  # the position in ``raw`` (a BOM is not in e.object)
         raise InputError(
             path, f"not UTF-8 text (invalid byte 0x{raw[at]:02x} at offset {at}); re-save the file as UTF-8",
-            raw.count(b"\n", 0, at) + 1,
+            len(_LINE_END.findall(raw, 0, at)) + 1,
         ) from None
 
 
@@ -68,9 +70,20 @@ def parse_date(value, path, line: int | None = None) -> str | None:
         raise InputError(path, f"impossible date {value!r}", line) from None
 
 
+def _blank_lines_before_text(decoded: str) -> int:
+    """How many lines normalize() strips from the top: line numbers in messages count them."""
+    n = 0
+    for line in io.StringIO(decoded, newline=None):
+        if normalize(line):
+            break
+        n += 1
+    return n
+
+
 def read_seed_text(path: Path, corpus: str = "seeds") -> Article:
     """Parse one article in the seed text format."""
-    text = normalize(decode_bytes(Path(path).read_bytes(), path))
+    decoded = decode_bytes(Path(path).read_bytes(), path)
+    text = normalize(decoded)
     lines = text.split("\n")
     date, source, title = None, None, ""
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
@@ -79,7 +92,7 @@ def read_seed_text(path: Path, corpus: str = "seeds") -> Article:
     m = _HEADER.match(lines[first])
     body_start = first
     if m:
-        date = parse_date(m.group(1), path, first + 1)
+        date = parse_date(m.group(1), path, _blank_lines_before_text(decoded) + first + 1)
         rest = m.group(2).strip()
         if rest.startswith("•"):
             source = rest.lstrip("•").strip() or None

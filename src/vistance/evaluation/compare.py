@@ -31,6 +31,10 @@ def _fmt(h: dict) -> str:
     return f"{h['value']:.3f} [{h['low']:.3f}, {h['high']:.3f}]"
 
 
+def _p(p: float) -> str:
+    return "n/a (one test article)" if p != p else f"{p:.3f}"
+
+
 def _ms(d: dict, key: str) -> str:
     v = d.get(key)
     return f"{v['mean']:.3f} ± {v['std']:.3f}" if v else "–"
@@ -116,8 +120,8 @@ def compare_models(params: dict, experiments="experiments") -> Path:
               "| model | Δ tone macro-F1 [95 % CI] | p | Δ themes sample-F1 [95 % CI] | p |", "|---|---|---|---|---|"]
         for n, d in paired.items():
             a, b = d["tone_macro_f1"], d["themes_sample_f1"]
-            L.append(f"| {n} | {a['difference']:+.3f} [{a['low']:+.3f}, {a['high']:+.3f}] | {a['p_value']:.3f} | "
-                     f"{b['difference']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}] | {b['p_value']:.3f} |")
+            L.append(f"| {n} | {a['difference']:+.3f} [{a['low']:+.3f}, {a['high']:+.3f}] | {_p(a['p_value'])} | "
+                     f"{b['difference']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}] | {_p(b['p_value'])} |")
     L += ["", "## Generalisation", "",
           "Grouped CV: article-grouped k-fold over all gold paragraphs (mean ± sd over folds). Cross-time: trained on "
           "news of 2024–25, tested on the 2025–26 seed articles. Held-out source: every article of that outlet in test.", "",

@@ -47,6 +47,7 @@ def _refit_eval(kind, spec, train_rows, test_rows, seed, valid_rows=None) -> dic
     part has a single tone class (possible on tiny corpora), so the run is skipped, not faked."""
     if len({r["tone"] for r in train_rows}) < 2 or not test_rows:
         return None
+    spec = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}  # curves belong to the trained model
     m = fit_rows(kind, spec, train_rows, valid_rows, seed=seed)
     _, Yp, yp = score_rows(m, test_rows)
     return headline(test_rows, Yp, yp)
@@ -77,7 +78,6 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
     }
 
     all_rows = [r for s in ("train", "validation", "test") if s in splits for r in splits[s]]
-    trainval = [r for s in ("train", "validation") if s in splits for r in splits[s]]
     refit = mode.get("refit", True)
     if refit and ev.get("cv_folds", 0) and mode.get("cv", True):
         k = int(ev["cv_folds"])
@@ -97,7 +97,7 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
         from collections import Counter
 
         sources = Counter(r["source"] for r in all_rows if r["source"] and r["corpus"] != "seeds")
-        for src, _n in sources.most_common(int(ev.get("heldout_sources", 3))):
+        for src, _n in sources.most_common(int(mode.get("heldout_sources", ev.get("heldout_sources", 3)))):
             tr, te = time_source_split(all_rows, test_sources=[src])
             h = _refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed) if len(te) >= 20 else None
             if h:
@@ -105,17 +105,23 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
         result["generalisation"] = gen
     if refit and kind != "lexicon" and ev.get("seeds") and mode.get("seed_variance", kind == "transformer"):
         valid = splits.get("validation")
-        runs = [_refit_eval(kind, spec, splits["train"], test, int(s), valid) for s in ev["seeds"]]
+        main = headline(test, Yp, yp)  # the trained model is the run with the pipeline's seed
+        runs = [main if int(s) == seed else _refit_eval(kind, spec, splits["train"], test, int(s), valid) for s in ev["seeds"]]
         if any(r is not None for r in runs):
             result["seed_variance"] = {"seeds": list(ev["seeds"]), **_summarise(runs)}
     curve = []
     if refit and ev.get("learning_curve") and mode.get("learning_curve", True):
-        # nested subsets: articles in a seeded hash order, first fraction of them
-        arts = sorted({r["article_id"] for r in trainval}, key=lambda a: hash_key(a, seed))
-        for frac in ev["learning_curve"]:
+        # nested subsets of the train split (whole articles, seeded hash order); the full
+        # train split is the trained model itself, so that point is not fitted again
+        train = splits["train"]
+        arts = sorted({r["article_id"] for r in train}, key=lambda a: hash_key(a, seed))
+        for frac in mode.get("learning_curve_fractions", ev["learning_curve"]):
+            if frac >= 1.0:
+                curve.append({"fraction": 1.0, "train_paragraphs": len(train), **headline(test, Yp, yp)})
+                continue
             keep = set(arts[: max(2, int(round(frac * len(arts))))])
-            sub = [r for r in trainval if r["article_id"] in keep]
-            h = _refit_eval(kind, spec, sub, test, seed)
+            sub = [r for r in train if r["article_id"] in keep]
+            h = _refit_eval(kind, spec, sub, test, seed, splits.get("validation"))
             if h is None:
                 continue
             curve.append({"fraction": frac, "train_paragraphs": len(sub), **h})

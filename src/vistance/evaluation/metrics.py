@@ -125,9 +125,12 @@ def paired_bootstrap(metric_name: str, truth: tuple, pred_a: tuple, pred_b: tupl
         ix = np.concatenate([blocks[i] for i in rng.integers(0, len(blocks), size=len(blocks))])
         ds.append(fn(Yt[ix], Ya[ix], yt[ix], ya[ix]) - fn(Yt[ix], Yb[ix], yt[ix], yb[ix]))
     ds = np.array(ds)
-    if diff >= 0:
+    if len(blocks) < 2:
+        p = float("nan")  # one article: resampling cannot tell chance from a difference
+    elif diff >= 0:
         p = 2 * float(np.mean(ds <= 0))
     else:
         p = 2 * float(np.mean(ds >= 0))
     return {"metric": metric_name, "difference": float(diff), "low": float(np.quantile(ds, 0.025)),
-            "high": float(np.quantile(ds, 0.975)), "p_value": min(1.0, p), "n_boot": n_boot}
+            "high": float(np.quantile(ds, 0.975)), "p_value": min(1.0, p) if p == p else p,
+            "n_articles": len(blocks), "n_boot": n_boot}

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,9 @@ def out_of_fold_scores(rows: list[dict], k: int = 5, seed: int = 13, segmenter: 
         if not te:
             continue
         Ytr = Y[tr]
-        parts = model._fit_segmented([seg[i] for i in tr], Ytr, y[tr])
+        with warnings.catch_warnings():  # a theme absent from a training fold is handled just below
+            warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
+            parts = model._fit_segmented([seg[i] for i in tr], Ytr, y[tr])
         a, b = model._scores(*parts, [seg[i] for i in te])
         # a theme absent (or always present) in the training folds: the fold's prior
         for j in range(Y.shape[1]):
@@ -181,7 +184,7 @@ def run_label_issues_cli(args) -> int:
     """``vistance labels issues``: gold rows -> ranked JSONL of flagged items (no text).
 
     ``args``: ``paragraphs`` (paragraphs JSONL), ``labels`` (gold JSONL), ``out`` (JSONL to
-    write), ``top`` (keep the best N flags; all when unset or 0); optional ``k``, ``seed``.
+    write), ``top`` (keep the best N flags; all when unset or 0); optional ``k``, ``seed``, ``segmenter``.
     """
     from vistance.corpus import read_paragraphs
     from vistance.dataset.build import join_labels
@@ -195,7 +198,7 @@ def run_label_issues_cli(args) -> int:
         r["text_sha1"] = sha[r["id"]]
     k = int(getattr(args, "k", None) or 5)
     seed = int(getattr(args, "seed", None) if getattr(args, "seed", None) is not None else 13)
-    issues = find_label_issues(rows, k=k, seed=seed)
+    issues = find_label_issues(rows, k=k, seed=seed, segmenter=getattr(args, "segmenter", None) or "pyvi")
     top = getattr(args, "top", None)
     kept = issues[:top] if top else issues
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

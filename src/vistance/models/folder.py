@@ -29,12 +29,18 @@ def sha256_file(path) -> str:
 
 
 def library_versions() -> dict:
+    """Versions of vistance and the libraries a model folder depends on (those installed).
+
+    Read from the installed distributions' metadata: importing torch and transformers
+    just to ask their version would add seconds to every model load.
+    """
+    from importlib import metadata
+
     out = {"vistance": __version__}
-    for mod in ("sklearn", "transformers", "torch", "skops"):
+    for dist in ("scikit-learn", "transformers", "torch", "skops"):
         try:
-            m = __import__(mod)
-            out[mod if mod != "sklearn" else "scikit-learn"] = m.__version__
-        except Exception:  # noqa: BLE001 - optional libraries
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # optional libraries
             pass
     return out
 

@@ -1,0 +1,288 @@
+"""Corpus-scale stance analysis: paragraphs -> predictions + counterparts -> tone table and plots.
+
+    vistance analyze --model experiments/models/best --paragraphs data/processed/paragraphs.jsonl \\
+        --out experiments/analysis [--params params.yaml]
+
+Steps, all streaming (memory does not grow with the number of paragraphs):
+
+1. :func:`iter_paragraph_batches` reads the paragraphs JSONL (from ``vistance ingest``) in batches;
+2. :func:`analyse_batch` predicts themes and tone (:meth:`predict_proba`) and detects
+   counterparts (:func:`~vistance.analysis.counterparts.detect_counterparts`) for one batch;
+   :func:`predict_stream` runs it on every core for large inputs (see :mod:`.parallel`);
+3. :class:`~vistance.analysis.aggregate.ToneAggregator` counts tone by counterpart x period x theme;
+4. :func:`write_outputs` writes ``tone_by_counterpart_period_theme.csv``/``.parquet``,
+   ``summary.json``, ``predictions.jsonl`` (no text) and PNG plots.
+
+Knobs come from ``params.yaml``: ``analysis.period`` (month | quarter | year),
+``analysis.n_boot``, the top-level ``seed``; optional ``analysis.batch_size``,
+``analysis.n_jobs`` (default: every core for inputs larger than a few batches) and
+``analysis.counterparts`` (the counterparts plotted; default: the gazetteer's ``main``).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from vistance.analysis.aggregate import ANY_POLICY, ToneAggregator
+from vistance.analysis.counterparts import Gazetteer, default_gazetteer
+from vistance.analysis.parallel import parallel_map, resolve_jobs
+from vistance.errors import InputError, VistanceError
+from vistance.io import atomic_write
+from vistance.labels.schema import THEMES, TONES
+
+TABLE_NAME = "tone_by_counterpart_period_theme"
+PREDICTIONS_NAME = "predictions.jsonl"
+# model kinds whose prediction is single-threaded CPU work, worth spreading over processes
+PARALLEL_KINDS = {"tfidf", "lexicon"}
+
+
+# -- reading ---------------------------------------------------------------------------
+def iter_paragraph_batches(path, batch_size: int = 512, errors: list | None = None) -> Iterator[list[dict]]:
+    """Stream a paragraphs JSONL (``paragraph_id``, ``article_id``, ``date``, ``text``; the
+    predict contract's ``id`` is accepted for ``paragraph_id``) in lists of ``batch_size``.
+
+    A bad line raises :class:`~vistance.errors.InputError`, or is appended to ``errors``
+    (and skipped) when a list is given.
+    """
+    batch: list[dict] = []
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise InputError(path, "not UTF-8", lineno) from None
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise InputError(path, f"invalid JSON ({e.msg})", lineno) from None
+                if not isinstance(obj, dict):
+                    raise InputError(path, "expected a JSON object", lineno)
+                pid = obj.get("paragraph_id", obj.get("id"))
+                text = obj.get("text")
+                if not isinstance(pid, str) or not pid or not isinstance(text, str):
+                    raise InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno)
+                date = obj.get("date")
+                batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
+                              "date": date if isinstance(date, str) and date else None, "text": text})
+            except InputError as e:
+                if errors is None:
+                    raise
+                errors.append(e)
+                continue
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+# -- prediction ------------------------------------------------------------------------
+def analyse_batch(model, batch: list[dict], gazetteer: Gazetteer | None = None) -> list[dict]:
+    """Predict and detect counterparts for one batch of ``{id, article_id, date, text}`` dicts.
+
+    Returns rows without the text: ``{id, article_id, date, themes, tone, counterparts,
+    scores: {themes: {label: p}, tone: {label: p}}}`` (the predict contract plus metadata).
+    This is the one function every face calls: the CLI, the notebook, :func:`predict_stream`'s
+    workers and the Dask example in ``docs/analysis.md``.
+    """
+    gz = gazetteer or default_gazetteer()
+    texts = [r["text"] for r in batch]
+    sc = model.predict_proba(texts) if texts else None
+    if sc is None:
+        return []
+    themes = sc.theme_labels()
+    tones = sc.tone_labels()
+    th_scores = np.round(sc.themes, 6).tolist()
+    tone_scores = np.round(sc.tone, 6).tolist()
+    out = []
+    for i, r in enumerate(batch):
+        out.append({
+            "id": r["id"], "article_id": r["article_id"], "date": r["date"],
+            "themes": themes[i], "tone": tones[i], "counterparts": gz.detect(texts[i]),
+            "scores": {"themes": dict(zip(THEMES, th_scores[i])), "tone": dict(zip(TONES, tone_scores[i]))},
+        })
+    return out
+
+
+def _analyse_in_worker(context, batch):
+    model, gazetteer = context
+    return analyse_batch(model, batch, gazetteer)
+
+
+def predict_stream(model, batches: Iterable[list[dict]], n_jobs: int | None = None, gazetteer: Gazetteer | None = None,
+                   parallel_min_batches: int = 4, info: dict | None = None) -> Iterator[list[dict]]:
+    """:func:`analyse_batch` over a stream of batches, in order.
+
+    ``n_jobs=None`` uses every core once the input is longer than
+    ``parallel_min_batches`` batches (small inputs are not worth starting workers)
+    and for model kinds in :data:`PARALLEL_KINDS` only (a transformer already uses
+    threads). The output does not depend on ``n_jobs``; ``info["jobs"]`` (when a dict
+    is given) tells how many processes ran.
+    """
+    gz = gazetteer or default_gazetteer()
+    batches = iter(batches)
+    kind = getattr(model, "kind", "")
+    if n_jobs is None:
+        head = list(itertools.islice(batches, parallel_min_batches))
+        batches = itertools.chain(head, batches)
+        jobs = resolve_jobs(None) if len(head) >= parallel_min_batches and kind in PARALLEL_KINDS else 1
+    else:
+        jobs = resolve_jobs(n_jobs) if kind in PARALLEL_KINDS else 1
+    if info is not None:
+        info["jobs"] = jobs
+    yield from parallel_map(_analyse_in_worker, batches, context=(model, gz), n_jobs=jobs)
+
+
+# -- the whole analysis ----------------------------------------------------------------
+def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: int = 500, seed: int = 0,
+                 n_jobs: int | None = None, batch_size: int = 512, counterparts: list[str] | None = None,
+                 gazetteer: Gazetteer | None = None, write_predictions: bool = True, progress: bool | None = None,
+                 model_name: str | None = None, errors: list | None = None) -> dict:
+    """Predict every paragraph of ``paragraphs`` (JSONL path), aggregate, and write the outputs to ``out_dir``.
+
+    Returns the summary (also written as ``summary.json``) with the table under the
+    key ``"table"`` (a ``pandas.DataFrame``, not written into the JSON).
+    """
+    from tqdm.auto import tqdm
+
+    gz = gazetteer or default_gazetteer()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    agg = ToneAggregator(period)
+    bar = tqdm(desc="analyse", unit="para", disable=None if progress is None else not progress)
+    t0 = time.perf_counter()
+    info: dict = {}
+    pred_path = out_dir / PREDICTIONS_NAME
+    with atomic_write(pred_path) if write_predictions else _NullWriter() as fh:
+        batches = iter_paragraph_batches(paragraphs, batch_size=batch_size, errors=errors)
+        for rows in predict_stream(model, batches, n_jobs=n_jobs, gazetteer=gz, info=info):
+            for r in rows:
+                agg.add(r["article_id"], r["date"], r["themes"], r["tone"], r["counterparts"])
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            bar.update(len(rows))
+    bar.close()
+    seconds = time.perf_counter() - t0
+    table = agg.table(n_boot=n_boot, seed=seed, progress=progress)
+    table.insert(1, "counterpart_name", [("all" if c == "all" else gz.name(c)) for c in table["counterpart"]])
+    summary = build_summary(agg, table, gz, period=period, n_boot=n_boot, seed=seed, paragraphs=str(paragraphs),
+                            model_name=model_name, model_kind=getattr(model, "kind", type(model).__name__),
+                            counterparts=counterparts)
+    write_outputs(table, summary, out_dir, gz, counterparts=summary["main_counterparts"])
+    summary["files"] = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
+    summary["table"] = table
+    summary["_seconds"] = seconds
+    summary["_jobs"] = info.get("jobs", 1)
+    return summary
+
+
+class _NullWriter:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, _s):
+        return 0
+
+
+def _cell(table, cp, period="all", theme=ANY_POLICY) -> dict | None:
+    sel = table[(table["counterpart"] == cp) & (table["period"] == period) & (table["theme"] == theme)]
+    if sel.empty:
+        return None
+    r = sel.iloc[0]
+
+    def num(x):
+        return None if x != x else round(float(x), 4)  # NaN -> null
+
+    return {"paragraphs": int(r["n_paragraphs"]), "articles": int(r["n_articles"]),
+            "cooperative": int(r["n_cooperative"]), "contentious": int(r["n_contentious"]),
+            "neutral": int(r["n_neutral"]), "coop_index": num(r["coop_index"]),
+            "low": num(r["coop_index_low"]), "high": num(r["coop_index_high"])}
+
+
+def build_summary(agg: ToneAggregator, table, gz: Gazetteer, period: str, n_boot: int, seed: int,
+                  paragraphs: str, model_name: str | None, model_kind: str,
+                  counterparts: list[str] | None = None, min_paragraphs: int = 1) -> dict:
+    """What ran and the headline numbers (deterministic: no timings, no host details)."""
+    periods = sorted(set(table["period"]) - {"all"})
+    present = [c for c, n in sorted(agg.paragraphs_by_counterpart.items(), key=lambda kv: (-kv[1], kv[0]))
+               if n >= min_paragraphs]
+    main = [c for c in (counterparts or list(gz.main)) if c in agg.paragraphs_by_counterpart]
+    if not main:
+        main = present[:6]
+    return {
+        "model": model_name, "model_kind": model_kind, "paragraphs": paragraphs,
+        "period": period, "n_boot": int(n_boot), "seed": int(seed), "level": 0.95,
+        "attribution": "co-occurrence: a paragraph's tone counts for every counterpart it names",
+        "units_read": agg.units, "units_dated": agg.units - agg.undated, "units_undated_skipped": agg.undated,
+        "units_dated_with_counterpart": agg.with_counterpart,
+        "date_range": agg.dates or None, "periods": periods,
+        "tone_counts": {t: int(agg.tones.get(t, 0)) for t in TONES},
+        "overall": {"policy_paragraphs": _cell(table, "all"), "all_paragraphs": _cell(table, "all", theme="all")},
+        "main_counterparts": main,
+        "counterparts": {c: {"name": gz.name(c), "name_vi": gz.name(c, "vi"),
+                             "policy_paragraphs": _cell(table, c), "all_paragraphs": _cell(table, c, theme="all")}
+                         for c in present},
+    }
+
+
+def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: list[str]) -> list[Path]:
+    """The table as CSV and Parquet, ``summary.json`` and the PNG plots."""
+    from vistance.analysis import plots
+
+    out_dir = Path(out_dir)
+    paths = [out_dir / f"{TABLE_NAME}.csv", out_dir / f"{TABLE_NAME}.parquet", out_dir / "summary.json"]
+    with atomic_write(paths[0]) as fh:
+        table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
+    tmp = out_dir / f".{TABLE_NAME}.parquet.tmp"
+    table.to_parquet(tmp, index=False)
+    tmp.replace(paths[1])
+    with atomic_write(paths[2]) as fh:
+        json.dump({k: v for k, v in summary.items() if not k.startswith("_") and k not in ("table", "files")},
+                  fh, indent=2, ensure_ascii=False, sort_keys=False)
+        fh.write("\n")
+    names = {c: gz.name(c) for c in set(table["counterpart"])}
+    paths.append(plots.coop_index_timeseries(table, counterparts, out_dir / "coop_index_by_period.png", names=names))
+    focus = "china" if "china" in set(table["counterpart"]) else (counterparts[0] if counterparts else None)
+    if focus:
+        paths.append(plots.theme_tone_heatmap(table, focus, out_dir / f"theme_tone_heatmap_{focus}.png", names=names))
+        paths.append(plots.coop_index_by_theme(table, focus, out_dir / f"coop_index_by_theme_{focus}.png", names=names))
+    return paths
+
+
+# -- command line ----------------------------------------------------------------------
+def run_analysis_cli(args) -> int:
+    """``vistance analyze``: ``args.model``, ``args.paragraphs``, ``args.out``, ``args.params``."""
+    from vistance.config import load_params
+    from vistance.models import load_model
+
+    params = load_params(args.params)
+    ap = params.get("analysis") or {}
+    model_path = getattr(args, "model", None) or ap.get("model")
+    if not model_path:
+        raise VistanceError("no model: pass --model or set analysis.model in params.yaml")
+    if not Path(args.paragraphs).is_file():
+        raise VistanceError(f"{args.paragraphs}: no such paragraphs file (run `vistance ingest` first)")
+    model = load_model(model_path)
+    errors: list = []
+    s = run_analysis(model, args.paragraphs, args.out or "experiments/analysis", period=ap.get("period", "quarter"),
+                     n_boot=int(ap.get("n_boot", 500)), seed=int(params.get("seed", 0)), n_jobs=ap.get("n_jobs"),
+                     batch_size=int(ap.get("batch_size", 512)), counterparts=ap.get("counterparts"),
+                     model_name=str(model_path), errors=errors)
+    for e in errors:
+        print(f"vistance: {e}", file=sys.stderr)
+    rate = s["units_read"] / s["_seconds"] if s["_seconds"] > 0 else float("nan")
+    print(f"analysed {s['units_read']} unit(s) in {s['_seconds']:.1f} s ({rate:.0f}/s, {s['_jobs']} process(es)); "
+          f"{s['units_undated_skipped']} undated skipped; {s['units_dated_with_counterpart']} dated unit(s) name a counterpart "
+          f"-> {args.out}", file=sys.stderr)
+    return 1 if errors else 0
