@@ -228,7 +228,7 @@ def test_run_analysis_is_deterministic_and_independent_of_the_number_of_processe
     outs = []
     for jobs, name in ((1, "a"), (2, "b"), (2, "c")):
         run_analysis(model, paragraphs_file, tmp_path / name, period="quarter", n_boot=40, seed=5, n_jobs=jobs,
-                     batch_size=1, progress=False)
+                     batch_size=1, progress=False, plots=name == "a")
         outs.append(tmp_path / name)
     for fname in (f"{TABLE_NAME}.csv", "predictions.jsonl", "summary.json"):
         texts = {(o / fname).read_bytes() for o in outs}
@@ -262,3 +262,28 @@ def test_cli_analyze(lexicon_model, paragraphs_file, tmp_path):
     assert summary["period"] == "quarter" and summary["n_boot"] == 30 and summary["seed"] == 2
     assert main(["analyze", "--model", str(lexicon_model), "--paragraphs", str(tmp_path / "missing.jsonl"),
                  "--out", str(out), "--params", str(params)]) == 1
+
+
+def test_an_undated_corpus_gives_an_empty_table_and_counts_what_it_skipped(lexicon_model, tmp_path):
+    from vistance.analysis.run import TABLE_NAME, run_analysis
+    from vistance.models import load_model
+
+    path = tmp_path / "undated.jsonl"
+    path.write_text("".join(json.dumps({"paragraph_id": f"s{i}", "article_id": "s", "text": t}, ensure_ascii=False) + "\n"
+                            for i, (_, _, t) in enumerate(PARAGRAPHS)), encoding="utf-8")
+    s = run_analysis(load_model(lexicon_model), path, tmp_path / "out", n_boot=10, progress=False)
+    assert s["units_read"] == s["units_undated_skipped"] == len(PARAGRAPHS)
+    assert s["table"].empty and s["mentions_all_units"]["china"] == 3
+    assert (tmp_path / "out" / f"{TABLE_NAME}.csv").is_file()
+    assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_merging_shard_aggregates_equals_aggregating_everything():
+    whole = aggregate_tone(ROWS, "quarter", n_boot=100, seed=4)
+    # shards split one article (a1) across two parts: it must stay one resampling unit
+    parts = [ToneAggregator("quarter").add_rows(ROWS[i::3]) for i in range(3)]
+    merged = ToneAggregator.merged(parts)
+    pd.testing.assert_frame_equal(merged.table(n_boot=100, seed=4), whole)
+    assert merged.units == len(ROWS) and merged.undated == 1
+    with pytest.raises(VistanceError):
+        ToneAggregator("month").merge(ToneAggregator("quarter"))

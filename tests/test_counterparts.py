@@ -144,3 +144,13 @@ def test_a_custom_gazetteer_from_data():
 def test_a_broken_gazetteer_is_refused_with_a_message(bad):
     with pytest.raises(VistanceError):
         Gazetteer.from_dict(bad)
+
+
+@pytest.mark.parametrize("text", [
+    "Hoà bình và hợp tác", "thuỷ sản 2024", "quý khách", "hoà1", "OÀ", "  Mỹ  ", "Mỹ\u200b và Nga", "a\tb\u00a0c",
+    "dòng 1 \ndòng 2", "Tập_Cận_Bình", "Trung\r\nQuốc", "bình thường",
+])
+def test_prepare_equals_normalise(text):
+    from vistance.text.normalize import normalize
+
+    assert Gazetteer.prepare(text) == normalize(text.replace("_", " "))

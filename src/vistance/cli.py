@@ -96,12 +96,22 @@ def cmd_labels_build_gold(a) -> int:
     from vistance.labels.adjudication import build_gold, read_adjudications
     from vistance.labels.store import read_labels, write_labels
 
+    from vistance.labels.adjudication import apply_corrections, read_corrections
+
     first = read_labels(a.first_pass, allow_missing=False)
     gold, replaced = build_gold(first, read_adjudications(a.adjudication))
+    gold, corrected = apply_corrections(gold, read_corrections(a.corrections))
     with file_lock(a.out):
         write_labels(a.out, gold)
-    print(f"gold: {len(gold)} label(s) -> {a.out} ({replaced} changed by adjudication)", file=sys.stderr)
+    print(f"gold: {len(gold)} label(s) -> {a.out} ({replaced} changed by adjudication, "
+          f"{corrected} by the label-quality review)", file=sys.stderr)
     return OK
+
+
+def cmd_labels_issues(a) -> int:
+    from vistance.labels.quality import run_label_issues_cli
+
+    return run_label_issues_cli(a)
 
 
 def cmd_annotate_export(a) -> int:
@@ -317,8 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = lab.add_parser("build-gold", help="first-pass labels + adjudications -> gold file")
     s.add_argument("--first-pass", default="labels/first_pass.jsonl")
     s.add_argument("--adjudication", default="labels/adjudication.jsonl")
+    s.add_argument("--corrections", default="labels/corrections.jsonl")
     s.add_argument("--out", default="labels/gold.jsonl")
     s.set_defaults(func=cmd_labels_build_gold)
+    s = lab.add_parser("issues", help="flag likely label errors from cross-validated predictions (confident learning)")
+    s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
+    s.add_argument("--labels", default="labels/gold.jsonl")
+    s.add_argument("--out", default="labels/issues.jsonl")
+    s.add_argument("--top", type=int, default=100)
+    s.add_argument("--k", type=int, default=5)
+    s.add_argument("--seed", type=int, default=13)
+    s.set_defaults(func=cmd_labels_issues)
 
     ann = sub.add_parser("annotate", help="annotation batches").add_subparsers(dest="annotate_cmd", required=True)
     s = ann.add_parser("export", help="write a batch to annotate (Label Studio JSON, JSONL or CSV)")

@@ -126,13 +126,17 @@ class ToneAggregator:
         self.undated = 0
         self.with_counterpart = 0
         self.tones: Counter = Counter()
-        self.paragraphs_by_counterpart: Counter = Counter()
+        self.paragraphs_by_counterpart: Counter = Counter()  # dated paragraphs naming each counterpart
+        self.mentions_by_counterpart: Counter = Counter()    # every unit naming it, dated or not
         self.dates: list[str] = []  # min and max dated unit seen
 
     def add(self, article_id: str, date: str | None, themes: Iterable[str], tone: str,
             counterparts: Iterable[str]) -> bool:
         """Count one paragraph; returns False (and counts it as undated) when it has no usable date."""
         self.units += 1
+        cps = list(dict.fromkeys(counterparts))
+        for cp in cps:
+            self.mentions_by_counterpart[cp] += 1
         per = period_of(date, self.period)
         if per is None:
             self.undated += 1
@@ -145,7 +149,6 @@ class ToneAggregator:
         else:
             self.dates = [min(self.dates[0], d), max(self.dates[1], d)]
         themes = list(dict.fromkeys(themes))
-        cps = list(dict.fromkeys(counterparts))
         self.tones[tone] += 1
         if cps:
             self.with_counterpart += 1
@@ -160,6 +163,38 @@ class ToneAggregator:
                     counts = self._cells[(cp, p, th)].setdefault(aid, [0, 0, 0])
                     counts[col] += 1
         return True
+
+    def merge(self, other: "ToneAggregator") -> "ToneAggregator":
+        """Add the counts of ``other`` (same period) into this one and return it: partial
+        aggregates of shards combine into the aggregate of the whole corpus (map-reduce).
+        An article split across shards is still one resampling unit."""
+        if other.period != self.period:
+            raise VistanceError(f"cannot merge a {other.period!r} aggregate into a {self.period!r} one")
+        for key, arts in other._cells.items():
+            mine = self._cells[key]
+            for aid, counts in arts.items():
+                m = mine.setdefault(aid, [0, 0, 0])
+                for i in range(3):
+                    m[i] += counts[i]
+        self.units += other.units
+        self.undated += other.undated
+        self.with_counterpart += other.with_counterpart
+        self.tones.update(other.tones)
+        self.paragraphs_by_counterpart.update(other.paragraphs_by_counterpart)
+        self.mentions_by_counterpart.update(other.mentions_by_counterpart)
+        if other.dates:
+            self.dates = other.dates[:] if not self.dates else [min(self.dates[0], other.dates[0]),
+                                                                 max(self.dates[1], other.dates[1])]
+        return self
+
+    @classmethod
+    def merged(cls, parts: Iterable["ToneAggregator"], period: str | None = None) -> "ToneAggregator":
+        """One aggregate from several (e.g. one per shard or Dask partition)."""
+        parts = list(parts)
+        out = cls(period or (parts[0].period if parts else "quarter"))
+        for p in parts:
+            out.merge(p)
+        return out
 
     def add_rows(self, rows: Iterable[Mapping]) -> "ToneAggregator":
         """:meth:`add` for rows with keys ``article_id, date, themes, tone, counterparts``."""

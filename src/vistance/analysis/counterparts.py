@@ -37,6 +37,13 @@ _LEFT = r"(?<!\w)"
 _RIGHT = r"(?!\w)"
 _SYLLABLE = re.compile(r"\w+")
 _DASHES = re.compile("[-–—]")
+# what normalize() would change in NFC text: old-style tone marks on open oa/oe/uy syllables,
+# invisible and control characters, unusual or repeated horizontal space, carriage returns
+_NEEDS_NORMALIZE = re.compile(
+    "[oO][àáảãạÀÁẢÃẠèéẻẽẹÈÉẺẼẸ](?![^\\W\\d_])|(?<![qQ])[uU][ỳýỷỹỵỲÝỶỸỴ](?![^\\W\\d_])"
+    "|[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+    "|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]|  |\r| \n|\n |^\\s|\\s$"
+)
 
 
 def _upper_class() -> str:
@@ -156,8 +163,12 @@ class Gazetteer:
     # -- matching -----------------------------------------------------------------------
     @staticmethod
     def prepare(text: str) -> str:
-        """The form of ``text`` the patterns are written for."""
-        return normalize(text.replace("_", " "))
+        """The form of ``text`` the patterns are written for (:func:`~vistance.text.normalize.normalize`
+        with ``_`` read as a space; text that is already normal, as ingest writes it, is only checked)."""
+        text = text.replace("_", " ")
+        if unicodedata.is_normalized("NFC", text) and not _NEEDS_NORMALIZE.search(text):
+            return text
+        return normalize(text)
 
     def _keep(self, cp: Counterpart, text: str, start: int, end: int, excluded: list | None) -> bool:
         if excluded and any(s <= start and end <= e for s, e in excluded):

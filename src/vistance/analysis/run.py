@@ -146,7 +146,7 @@ def predict_stream(model, batches: Iterable[list[dict]], n_jobs: int | None = No
 def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: int = 500, seed: int = 0,
                  n_jobs: int | None = None, batch_size: int = 512, counterparts: list[str] | None = None,
                  gazetteer: Gazetteer | None = None, write_predictions: bool = True, progress: bool | None = None,
-                 model_name: str | None = None, errors: list | None = None) -> dict:
+                 model_name: str | None = None, errors: list | None = None, plots: bool = True) -> dict:
     """Predict every paragraph of ``paragraphs`` (JSONL path), aggregate, and write the outputs to ``out_dir``.
 
     Returns the summary (also written as ``summary.json``) with the table under the
@@ -176,7 +176,7 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
     summary = build_summary(agg, table, gz, period=period, n_boot=n_boot, seed=seed, paragraphs=str(paragraphs),
                             model_name=model_name, model_kind=getattr(model, "kind", type(model).__name__),
                             counterparts=counterparts)
-    write_outputs(table, summary, out_dir, gz, counterparts=summary["main_counterparts"])
+    write_outputs(table, summary, out_dir, gz, counterparts=summary["main_counterparts"], plots=plots)
     summary["files"] = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
     summary["table"] = table
     summary["_seconds"] = seconds
@@ -227,7 +227,8 @@ def build_summary(agg: ToneAggregator, table, gz: Gazetteer, period: str, n_boot
         "units_read": agg.units, "units_dated": agg.units - agg.undated, "units_undated_skipped": agg.undated,
         "units_dated_with_counterpart": agg.with_counterpart,
         "date_range": agg.dates or None, "periods": periods,
-        "tone_counts": {t: int(agg.tones.get(t, 0)) for t in TONES},
+        "tone_counts_dated": {t: int(agg.tones.get(t, 0)) for t in TONES},
+        "mentions_all_units": dict(sorted(agg.mentions_by_counterpart.items(), key=lambda kv: (-kv[1], kv[0]))),
         "overall": {"policy_paragraphs": _cell(table, "all"), "all_paragraphs": _cell(table, "all", theme="all")},
         "main_counterparts": main,
         "counterparts": {c: {"name": gz.name(c), "name_vi": gz.name(c, "vi"),
@@ -236,9 +237,9 @@ def build_summary(agg: ToneAggregator, table, gz: Gazetteer, period: str, n_boot
     }
 
 
-def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: list[str]) -> list[Path]:
-    """The table as CSV and Parquet, ``summary.json`` and the PNG plots."""
-    from vistance.analysis import plots
+def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: list[str],
+                  plots: bool = True) -> list[Path]:
+    """The table as CSV and Parquet, ``summary.json`` and (with ``plots``) the PNG figures."""
 
     out_dir = Path(out_dir)
     paths = [out_dir / f"{TABLE_NAME}.csv", out_dir / f"{TABLE_NAME}.parquet", out_dir / "summary.json"]
@@ -251,12 +252,16 @@ def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: li
         json.dump({k: v for k, v in summary.items() if not k.startswith("_") and k not in ("table", "files")},
                   fh, indent=2, ensure_ascii=False, sort_keys=False)
         fh.write("\n")
+    if table.empty or not plots:  # nothing dated: no periods to plot
+        return paths
+    from vistance.analysis import plots as figures
+
     names = {c: gz.name(c) for c in set(table["counterpart"])}
-    paths.append(plots.coop_index_timeseries(table, counterparts, out_dir / "coop_index_by_period.png", names=names))
+    paths.append(figures.coop_index_timeseries(table, counterparts, out_dir / "coop_index_by_period.png", names=names))
     focus = "china" if "china" in set(table["counterpart"]) else (counterparts[0] if counterparts else None)
     if focus:
-        paths.append(plots.theme_tone_heatmap(table, focus, out_dir / f"theme_tone_heatmap_{focus}.png", names=names))
-        paths.append(plots.coop_index_by_theme(table, focus, out_dir / f"coop_index_by_theme_{focus}.png", names=names))
+        paths.append(figures.theme_tone_heatmap(table, focus, out_dir / f"theme_tone_heatmap_{focus}.png", names=names))
+        paths.append(figures.coop_index_by_theme(table, focus, out_dir / f"coop_index_by_theme_{focus}.png", names=names))
     return paths
 
 

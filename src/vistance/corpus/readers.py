@@ -114,7 +114,7 @@ def _article_from_json(obj, path, line: int, corpus: str, sentence_window: int) 
     if not isinstance(obj, dict):
         raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", line)
     aid = obj.get("id")
-    if not isinstance(aid, str) or not aid.strip():
+    if not isinstance(aid, str) or not normalize(aid):  # an id of only invisible/control characters is blank
         raise InputError(path, "missing or non-string 'id'", line)
     if isinstance(obj.get("paragraphs"), list):
         raw, unit = obj["paragraphs"], "paragraph"

@@ -18,19 +18,27 @@ from vistance.errors import LabelError
 from vistance.labels.schema import Label, check_themes, check_tone
 
 
-def read_adjudications(path) -> list[dict]:
-    out, seen = [], set()
+def _jsonl_records(path):
+    """Yield ``(where, object)`` for each non-empty line of a JSONL file (none if it is missing)."""
     p = Path(path)
     if not p.exists():
-        return out
+        return
     for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
         try:
-            r = json.loads(line)
+            yield where, json.loads(line)
         except json.JSONDecodeError as e:
             raise LabelError(f"{where}: invalid JSON ({e.msg})") from None
+
+
+def read_adjudications(path) -> list[dict]:
+    """Read and validate ``labels/adjudication.jsonl`` (a missing file is an empty list)."""
+    out, seen = [], set()
+    for where, r in _jsonl_records(path):
+        if not isinstance(r, dict):
+            raise LabelError(f"{where}: an adjudication must be a JSON object")
         for k in ("paragraph_id", "text_sha1", "decision", "adjudicator", "reason"):
             if k not in r:
                 raise LabelError(f"{where}: adjudication lacks {k!r}")
@@ -74,17 +82,7 @@ def read_corrections(path) -> list[dict]:
     themes and tone. A missing file is an empty list.
     """
     out: list[dict] = []
-    p = Path(path)
-    if not p.exists():
-        return out
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LabelError(f"{where}: invalid JSON ({e.msg})") from None
+    for where, r in _jsonl_records(path):
         _check_correction(r, where)
         out.append(r)
     return out

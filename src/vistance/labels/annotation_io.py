@@ -148,9 +148,9 @@ def read_judgements(path, annotator: str | None = None):
         while True:
             try:
                 row = next(reader, None)
-            except csv.Error as e:
-                yield f"{path}:{reader.line_num}", InputError(path, f"broken CSV ({e}); the rest of the file is skipped",
-                                                            reader.line_num)
+            except csv.Error as e:  # e.g. a field over the csv module's size limit
+                n = reader.line_num + 1
+                yield f"{path}:{n}", InputError(path, f"broken CSV ({e}); the rest of the file is skipped", n)
                 break
             if row is None:
                 break
