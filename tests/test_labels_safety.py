@@ -3,7 +3,6 @@ the old or the new file; two imports at once keep both; the CLI contract of ``an
 and ``labels check`` (exit 0 / 1 / 2, one message per problem naming the file and line)."""
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from vistance.errors import InputError
 from vistance.labels.schema import THEMES, TONES
 from vistance.predict import MAX_TEXT_CHARS, PredictReport, iter_requests
 

@@ -120,6 +120,9 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
 
 def write_dataset_card(params: dict, stats_path, agreement_path, out) -> Path:
     text = render_dataset_card(params, _load(stats_path), _load(agreement_path))
+    from vistance.io import atomic_write
+
     out = Path(out)
-    out.write_text(text, encoding="utf-8")
+    with atomic_write(out) as fh:
+        fh.write(text)
     return out

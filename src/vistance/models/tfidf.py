@@ -41,6 +41,28 @@ TRUSTED_TYPES = {
 }
 
 
+def skops_types(path) -> set[str]:
+    """Every ``module.Class`` named in a skops file's schema (not only those skops itself distrusts)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            schema = json.loads(z.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as e:
+        raise ModelError(f"{path}: not a readable skops file ({e})") from None
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
 class TfidfModel:
     """TF-IDF features + linear classifiers for themes (one-vs-rest) and tone."""
 
@@ -238,8 +260,9 @@ class TfidfModel:
         folder = Path(folder)
         manifest = read_manifest(folder)
         meta = json.loads((folder / "tfidf.json").read_text(encoding="utf-8"))
+        present = skops_types(folder / "model.skops")
         untrusted = set(sio.get_untrusted_types(file=folder / "model.skops"))
-        unknown = sorted(untrusted - TRUSTED_TYPES)
+        unknown = sorted((present | untrusted) - TRUSTED_TYPES)
         if unknown:
             raise ModelError(f"{folder}: model.skops contains types outside vistance's trusted list: {unknown}")
         parts = sio.load(folder / "model.skops", trusted=sorted(untrusted))
