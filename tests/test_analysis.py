@@ -287,3 +287,16 @@ def test_merging_shard_aggregates_equals_aggregating_everything():
     assert merged.units == len(ROWS) and merged.undated == 1
     with pytest.raises(VistanceError):
         ToneAggregator("month").merge(ToneAggregator("quarter"))
+
+
+def test_corpora_filter_keeps_only_the_named_corpora(paragraphs_file, tmp_path):
+    from vistance.analysis.run import iter_paragraph_batches
+
+    mixed = tmp_path / "mixed.jsonl"
+    lines = paragraphs_file.read_text(encoding="utf-8").splitlines()
+    extra = json.dumps({"paragraph_id": "seed/p000", "article_id": "seed", "date": "2026-01-01", "text": "Mỹ.",
+                        "corpus": "seeds"}, ensure_ascii=False)
+    mixed.write_text("\n".join(lines + [extra]) + "\n", encoding="utf-8")
+    ids = [r["id"] for b in iter_paragraph_batches(mixed, corpora=["test"]) for r in b]
+    assert len(ids) == len(PARAGRAPHS) and "seed/p000" not in ids
+    assert [r["id"] for b in iter_paragraph_batches(mixed, corpora=["seeds"]) for r in b] == ["seed/p000"]

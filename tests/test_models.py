@@ -114,3 +114,21 @@ def test_predict_article_labels_every_paragraph_of_a_raw_file(tfidf, tmp_path):
                  "--model", str(tmp_path / "model"), "--output", str(out)]) == 0
     rows = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 10 and all(r["id"].startswith("002_6887269b432569c6/p") for r in rows)
+
+
+def test_a_skops_file_with_a_type_outside_the_allow_list_is_refused(tmp_path, seed_gold):
+    """skops trusts many scikit-learn types by default; vistance only loads the ones it saves."""
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+
+    from vistance.errors import ModelError
+    from vistance.models.folder import write_manifest
+
+    texts, themes, tones, _ = seed_gold
+    m = TfidfModel(segmenter="syllable", tune_thresholds=False).fit(texts, themes, tones)
+    m.save(tmp_path / "m")
+    sio.dump({"vectorizer": m.vectorizer_, "themes": RandomForestClassifier(n_estimators=1), "tone": m.tone_clf_},
+             tmp_path / "m" / "model.skops")
+    write_manifest(tmp_path / "m", "tfidf", segmenter="syllable", params=m.get_params())  # a consistent manifest
+    with pytest.raises(ModelError, match="RandomForestClassifier"):
+        load_model(tmp_path / "m")

@@ -113,6 +113,7 @@ class ToneAggregator:
 
     >>> agg = ToneAggregator(period="month")
     >>> agg.add(article_id="a1", date="2024-07-02", themes=["maritime"], tone="contentious", counterparts=["china"])
+    True
     >>> agg.table(n_boot=0).query("counterpart == 'china' and period == '2024-07' and theme == 'maritime'")["coop_index"].item()
     -1.0
     """

@@ -61,6 +61,9 @@ def coop_index_timeseries(table, counterparts, path, theme: str = ANY_POLICY, mi
         ax.axhline(0, color="#999999", lw=0.8)
         ax.fill_between(xs, lo, hi, color="#4C72B0", alpha=0.2, lw=0)
         ax.plot(xs, v, marker="o", color="#4C72B0", lw=1.5, ms=4)
+        if np.isnan(v).all():
+            ax.text(0.5, 0.5, f"no period with {min_tonal}+ tonal paragraphs", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=8, color="#777777")
         tot = table[(table["counterpart"] == cp) & (table["theme"] == theme) & (table["period"] == ALL)]
         n = int(tot["n_paragraphs"].iloc[0]) if len(tot) else 0
         ax.set_title(f"{names.get(cp, cp)} (n={n})", fontsize=10)

@@ -15,13 +15,15 @@ Steps, all streaming (memory does not grow with the number of paragraphs):
 
 Knobs come from ``params.yaml``: ``analysis.period`` (month | quarter | year),
 ``analysis.n_boot``, the top-level ``seed``; optional ``analysis.batch_size``,
-``analysis.n_jobs`` (default: every core for inputs larger than a few batches) and
-``analysis.counterparts`` (the counterparts plotted; default: the gazetteer's ``main``).
+``analysis.n_jobs`` (default: every core for inputs larger than a few batches),
+``analysis.counterparts`` (the counterparts plotted; default: the gazetteer's ``main``) and
+``analysis.corpora`` (keep only paragraphs of these corpora, e.g. ``[news-2024]``).
 """
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,13 +45,17 @@ PARALLEL_KINDS = {"tfidf", "lexicon"}
 
 
 # -- reading ---------------------------------------------------------------------------
-def iter_paragraph_batches(path, batch_size: int = 512, errors: list | None = None) -> Iterator[list[dict]]:
+def iter_paragraph_batches(path, batch_size: int = 512, errors: list | None = None,
+                           corpora: Iterable[str] | None = None) -> Iterator[list[dict]]:
     """Stream a paragraphs JSONL (``paragraph_id``, ``article_id``, ``date``, ``text``; the
     predict contract's ``id`` is accepted for ``paragraph_id``) in lists of ``batch_size``.
 
-    A bad line raises :class:`~vistance.errors.InputError`, or is appended to ``errors``
-    (and skipped) when a list is given.
+    With ``corpora``, only records whose ``corpus`` field is one of them are kept (the
+    pipeline's paragraphs mix the seed articles with news-2024). A bad line raises
+    :class:`~vistance.errors.InputError`, or is appended to ``errors`` (and skipped)
+    when a list is given.
     """
+    keep = set(corpora) if corpora else None
     batch: list[dict] = []
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
@@ -70,6 +76,8 @@ def iter_paragraph_batches(path, batch_size: int = 512, errors: list | None = No
                 text = obj.get("text")
                 if not isinstance(pid, str) or not pid or not isinstance(text, str):
                     raise InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno)
+                if keep is not None and obj.get("corpus") not in keep:
+                    continue
                 date = obj.get("date")
                 batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
                               "date": date if isinstance(date, str) and date else None, "text": text})
@@ -146,7 +154,8 @@ def predict_stream(model, batches: Iterable[list[dict]], n_jobs: int | None = No
 def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: int = 500, seed: int = 0,
                  n_jobs: int | None = None, batch_size: int = 512, counterparts: list[str] | None = None,
                  gazetteer: Gazetteer | None = None, write_predictions: bool = True, progress: bool | None = None,
-                 model_name: str | None = None, errors: list | None = None, plots: bool = True) -> dict:
+                 model_name: str | None = None, errors: list | None = None, plots: bool = True,
+                 corpora: Iterable[str] | None = None) -> dict:
     """Predict every paragraph of ``paragraphs`` (JSONL path), aggregate, and write the outputs to ``out_dir``.
 
     Returns the summary (also written as ``summary.json``) with the table under the
@@ -162,8 +171,8 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
     t0 = time.perf_counter()
     info: dict = {}
     pred_path = out_dir / PREDICTIONS_NAME
-    with atomic_write(pred_path) if write_predictions else _NullWriter() as fh:
-        batches = iter_paragraph_batches(paragraphs, batch_size=batch_size, errors=errors)
+    with atomic_write(pred_path) if write_predictions else open(os.devnull, "w", encoding="utf-8") as fh:
+        batches = iter_paragraph_batches(paragraphs, batch_size=batch_size, errors=errors, corpora=corpora)
         for rows in predict_stream(model, batches, n_jobs=n_jobs, gazetteer=gz, info=info):
             for r in rows:
                 agg.add(r["article_id"], r["date"], r["themes"], r["tone"], r["counterparts"])
@@ -182,17 +191,6 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
     summary["_seconds"] = seconds
     summary["_jobs"] = info.get("jobs", 1)
     return summary
-
-
-class _NullWriter:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def write(self, _s):
-        return 0
 
 
 def _cell(table, cp, period="all", theme=ANY_POLICY) -> dict | None:
@@ -283,7 +281,7 @@ def run_analysis_cli(args) -> int:
     s = run_analysis(model, args.paragraphs, args.out or "experiments/analysis", period=ap.get("period", "quarter"),
                      n_boot=int(ap.get("n_boot", 500)), seed=int(params.get("seed", 0)), n_jobs=ap.get("n_jobs"),
                      batch_size=int(ap.get("batch_size", 512)), counterparts=ap.get("counterparts"),
-                     model_name=str(model_path), errors=errors)
+                     corpora=ap.get("corpora"), model_name=str(model_path), errors=errors)
     for e in errors:
         print(f"vistance: {e}", file=sys.stderr)
     rate = s["units_read"] / s["_seconds"] if s["_seconds"] > 0 else float("nan")
