@@ -78,3 +78,23 @@ def test_segmenter_mismatch_is_refused():
 def test_unknown_segmenter_is_refused():
     with pytest.raises(VistanceError, match="unknown segmenter"):
         get_segmenter("no-such-segmenter")
+
+
+def test_fast_pyvi_path_gives_exactly_pyvis_own_output():
+    """The faster feature builder must not change a single segmentation."""
+    import itertools
+
+    from pyvi import ViTokenizer
+
+    from vistance.corpus import ingest_paths
+    from vistance.text.normalize import normalize
+    from vistance.text.segment import PyviSegmenter
+
+    seg = PyviSegmenter()
+    assert seg._tagger is not None, "pyvi internals changed: the fast path is not in use"
+    from conftest import SEEDS
+
+    texts = [normalize(p.text) for p in itertools.islice(ingest_paths([SEEDS]), 60)]
+    texts += ["TP. Hồ Chí Minh, 3.5% ==> Mỹ -> Trung Quốc... Ông A.B. Nguyễn", "a_b _ c", "12/3/2024 lúc 8h30", "…", "x"]
+    for t in texts:
+        assert seg.tokenize(t) == ViTokenizer.tokenize(t), t
