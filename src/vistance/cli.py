@@ -451,9 +451,10 @@ def main(argv=None) -> int:
         a = parser.parse_args(argv)
     except SystemExit as e:
         return USAGE if e.code not in (0, None) else OK
-    if getattr(a, "command", None) in ("train", "evaluate") and getattr(a, "out", None) is None and a.command == "train":
+    # model folders default to experiments/models/<name>
+    if a.command == "train" and a.out is None:
         a.out = f"experiments/models/{a.name}"
-    if getattr(a, "command", None) == "evaluate" and a.model is None:
+    if a.command == "evaluate" and a.model is None:
         a.model = f"experiments/models/{a.name}"
     try:
         return a.func(a)
