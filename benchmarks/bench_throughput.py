@@ -8,7 +8,7 @@ step runs in a fresh child process, so the peak memory (``ru_maxrss``) of one si
 or step never contaminates another:
 
 * ingest      ``vistance.corpus.ingest_paths`` -> paragraphs JSONL (read, clean, dedupe, write);
-* segment     pyvi, in one process and with :func:`vistance.analysis.parallel.segment_parallel`;
+* segment     pyvi, in one process and with :func:`vistance.predict.segment_parallel`;
 * end-to-end  :func:`vistance.analysis.run.run_analysis`: paragraphs JSONL -> segmentation ->
               TF-IDF prediction -> counterparts -> predictions JSONL + table (streaming), 1 and N processes;
 * transformer ``predict_proba`` on a sample (``--transformer``; skipped when absent).
@@ -60,7 +60,7 @@ def child_ingest(a) -> dict:
 
 
 def child_segment(a) -> dict:
-    from vistance.analysis.parallel import segment_parallel
+    from vistance.predict import segment_parallel
     from vistance.text.segment import get_segmenter
 
     texts = _texts(a.paragraphs)

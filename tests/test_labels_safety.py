@@ -130,9 +130,10 @@ def test_unreadable_import_files_change_nothing(tmp_path):
     before = state(gold)
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(json.dumps(label("x/p000").to_dict()).replace("ann", "Café").encode("utf-8").replace("Café".encode(), "Café".encode("latin-1")))
-    for f, frag in [(latin, "not UTF-8"), (tmp_path / "missing.jsonl", "cannot read")]:
+    # a JSONL file is read line by line (vistance.io): the bad line is named; a missing file is one error
+    for f, frag in [(latin, ":1: not UTF-8"), (tmp_path / "missing.jsonl", ": cannot read")]:
         r = run_cli("annotate", "import", f, "--into", gold)
-        assert r.returncode == 1 and f"vistance: {f}: {frag}" in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 1 and f"vistance: {f}{frag}" in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert state(gold) == before
     # the target itself is corrupt: refuse to touch it
     bad_gold = tmp_path / "bad_gold.jsonl"
@@ -173,9 +174,11 @@ def test_csv_and_label_studio_imports_reject_the_broken_parts(tmp_path):
     ls.write_text(json.dumps(tasks), encoding="utf-8")
     r = run_cli("annotate", "import", ls, "--into", gold)
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert f"{ls}: task 1: annotations are not in Label Studio's export format" in r.stderr
-    assert f"{ls}: task 2: annotations are not in Label Studio's export format" in r.stderr
-    assert f"{ls}: task 3 has no 'data' object" in r.stderr
+    # tasks without a Label Studio id are named by their position (and paragraph id when there is one)
+    assert (f"{ls}: task at position 1 (no Label Studio id) (paragraph z/p000): annotations are not in "
+            "Label Studio's JSON or JSON_MIN export format") in r.stderr
+    assert f"{ls}: task at position 2 (no Label Studio id) (paragraph z/p001): annotations are not" in r.stderr
+    assert f"{ls}: task at position 3 (no Label Studio id) has no 'data' object and no 'paragraph_id'" in r.stderr
     assert "1 added" in r.stderr  # task 4 is not annotated yet: nothing to import, no error
 
 

@@ -132,3 +132,18 @@ def test_a_skops_file_with_a_type_outside_the_allow_list_is_refused(tmp_path, se
     write_manifest(tmp_path / "m", "tfidf", segmenter="syllable", params=m.get_params())  # a consistent manifest
     with pytest.raises(ModelError, match="RandomForestClassifier"):
         load_model(tmp_path / "m")
+
+
+def test_fast_char_ngram_counting_is_bit_identical_to_sklearn(tfidf, seed_gold, tmp_path):
+    from vistance.models.tfidf import transform_features
+
+    texts = seed_gold[0] + ["", "Một câu   có  khoảng trắng\tlạ và CHỮ HOA.", "x"]
+    seg = tfidf.segment(texts)
+    fast, ref = transform_features(tfidf.vectorizer_, seg, {}), tfidf.vectorizer_.transform(seg)
+    assert fast.shape == ref.shape
+    assert np.array_equal(fast.indptr, ref.indptr) and np.array_equal(fast.indices, ref.indices)
+    assert np.array_equal(fast.data, ref.data)
+    before = tfidf.predict_proba(texts)      # fills the per-word cache, which is never saved
+    tfidf.save(tmp_path / "m")
+    after = load_model(tmp_path / "m").predict_proba(texts)
+    assert np.array_equal(before.themes, after.themes) and np.array_equal(before.tone, after.tone)

@@ -105,7 +105,10 @@ def test_dataset_card_shows_counts_and_agreement(project):
 def test_second_repro_does_nothing(project):
     dst, env, _ = project
     r = _run(["dvc", "status"], dst, env)
-    assert "changed" not in r.stdout, r.stdout
+    # only the corpus-manifest stage is "always changed" (it re-hashes the optional corpora, cheap);
+    # no stage that does work is out of date
+    lines = [l.strip() for l in r.stdout.splitlines() if l.strip()]
+    assert lines in ([], ["corpora:", "always changed"]), r.stdout
 
 
 def test_forced_repro_gives_identical_metrics_and_predictions(project):

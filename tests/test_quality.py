@@ -1,7 +1,6 @@
 """Label-quality check: confident learning finds planted label flips; corrections apply as documented."""
 from __future__ import annotations
 
-import argparse
 import json
 import random
 
@@ -10,7 +9,7 @@ import pytest
 
 from vistance.errors import LabelError
 from vistance.labels.adjudication import apply_corrections, read_corrections
-from vistance.labels.quality import confident_issues, find_label_issues, run_label_issues_cli
+from vistance.evaluation.label_quality import confident_issues, find_label_issues, review_labels
 from vistance.labels.schema import THEMES, TONES, Label
 from vistance.text.normalize import text_sha1
 
@@ -120,7 +119,7 @@ def test_confident_learning_rule_on_hand_made_probabilities():
     assert [(d["i"], d["flag"], d["suggested"]) for d in out] == [(2, "tone", "contentious")]
 
 
-def test_cli_writes_top_flags_as_jsonl(tmp_path):
+def test_review_writes_top_flags_as_jsonl(tmp_path):
     rows = synthetic_rows(n_articles=20, per_article=5, seed=4)
     plant_flips(rows, n_tone=4, n_theme=2, seed=5)
     paras = tmp_path / "paragraphs.jsonl"
@@ -132,8 +131,9 @@ def test_cli_writes_top_flags_as_jsonl(tmp_path):
             fl.write(json.dumps({"paragraph_id": r["id"], "text_sha1": r["text_sha1"], "themes": r["themes"],
                                  "tone": r["tone"], "annotator": "ann-A"}) + "\n")
     out = tmp_path / "issues.jsonl"
-    args = argparse.Namespace(paragraphs=str(paras), labels=str(labels), out=str(out), top=5, segmenter="syllable")
-    assert run_label_issues_cli(args) == 0
+    report = review_labels(paras, labels, out, top=5, segmenter="syllable")
+    assert report.written == min(5, len(report.issues)) and report.gold_rows == len(rows)
+    assert "label issues:" in report.summary()
     lines = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
     assert 0 < len(lines) <= 5
     for d in lines:

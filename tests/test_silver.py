@@ -3,7 +3,6 @@
 All sentences here are written for the tests (no corpus text)."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 
@@ -165,17 +164,18 @@ def project(tmp_path):
     return tmp_path, units, gold_paras, gold
 
 
-def _args(units, gold_paras, gold, out, limit=None):
-    return argparse.Namespace(paragraphs=str(units), gold_paragraphs=str(gold_paras), gold=str(gold), out=str(out),
-                              limit=limit)
+def _run(units, gold_paras, gold, out, limit=None) -> S.SilverReport:
+    return S.run_silver(paragraphs=units, gold_paragraphs=gold_paras, gold=gold, out=out, limit=limit)
 
 
-def test_cli_writes_silver_file_and_stats_with_the_card_keys(project):
+def test_run_writes_silver_file_and_stats_with_the_card_keys(project):
     root, units, gold_paras, gold = project
     out = root / "labels" / "silver"
     before = hashlib.sha1(gold.read_bytes()).hexdigest()
-    assert S.run_silver_cli(_args(units, gold_paras, gold, out, limit=10)) == 0
+    report = _run(units, gold_paras, gold, out, limit=10)
+    assert report.exit_code == 0 and report.labels_path == out / "vietnews-fa.jsonl" and report.units == 10
     stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert stats == report.stats
     assert isinstance(stats["units"], int) and stats["units"] == 10
     assert isinstance(stats["lf_vs_gold"], dict) and set(stats["lf_vs_gold"]) == set(THEMES) | set(TONES)
     for v in stats["lf_vs_gold"].values():
@@ -191,11 +191,11 @@ def test_cli_writes_silver_file_and_stats_with_the_card_keys(project):
     assert all(not l.annotator.startswith("lf:") for l in read_labels(gold))
 
 
-def test_cli_refuses_to_write_silver_into_the_gold_folder(project):
+def test_run_refuses_to_write_silver_into_the_gold_folder(project):
     root, units, gold_paras, gold = project
     before = gold.read_bytes()
     with pytest.raises(VistanceError):
-        S.run_silver_cli(_args(units, gold_paras, gold, gold.parent))
+        _run(units, gold_paras, gold, gold.parent)
     assert gold.read_bytes() == before
     assert sorted(p.name for p in gold.parent.iterdir()) == ["gold.jsonl"]
 
@@ -212,3 +212,41 @@ def test_committed_silver_is_apart_from_gold():
     if stats.exists():
         s = json.loads(stats.read_text(encoding="utf-8"))
         assert isinstance(s["units"], int) and "lf_vs_gold" in s
+
+
+# -- the cue data file and its engine ---------------------------------------------------------
+
+def test_each_lf_label_is_declared_in_the_data_file_not_parsed_from_its_name():
+    data = S.load_cues()
+    assert [f["name"] for f in data["functions"]] == [f.name for f in S.ALL_LFS]
+    for f in data["functions"]:
+        assert S.LF_LABEL[f["name"]] == f["label"]
+        assert f["label"] in (THEMES if f["task"] == "theme" else TONES)
+    renamed = dict(data, functions=[dict(data["functions"][0], name="lf_whatever_name")])
+    assert S.build_lfs(renamed)[0].label == data["functions"][0]["label"]  # the name carries no label
+
+
+def test_a_bad_cue_file_is_refused_with_the_function_named():
+    data = S.load_cues()
+    wrong_label = dict(data, functions=[dict(data["functions"][0], label="weather")])
+    with pytest.raises(VistanceError, match="lf_maritime_sea_names"):
+        S.build_lfs(wrong_label)
+    unknown_cue = dict(data, functions=[dict(data["functions"][0], when={"cue": "no_such_set"})])
+    with pytest.raises(VistanceError, match="no_such_set"):
+        S.build_lfs(unknown_cue)
+
+
+def test_rules_compose_cues():
+    data = {"cue_sets": {"a": {"phrases": ["hợp tác"]}, "names": {"phrases": ["tổ chức hợp tác thượng hải"]},
+                         "acr": {"phrases": ["AI"], "case_sensitive": True},
+                         "land": {"phrases": ["mỹ", "nga", "lào"]}},
+            "functions": [
+                {"name": "lf_x", "task": "tone", "label": "cooperative", "when": {"cue": "a", "after_removing": "names"}},
+                {"name": "lf_y", "task": "theme", "label": "science_technology", "when": {"cue": "acr"}},
+                {"name": "lf_z", "task": "theme", "label": "political_relations",
+                 "when": {"all": [{"distinct": "land", "at_least": 2}, {"not": {"cue": "acr"}}]}}]}
+    x, y, z = S.build_lfs(data)
+    assert x("Hai nước tăng cường hợp tác.") == "cooperative"
+    assert x("Tổ chức Hợp tác Thượng Hải họp.") is S.ABSTAIN          # only inside a name
+    assert y("Ứng dụng AI trong y tế") == "science_technology" and y("ai cũng biết") is S.ABSTAIN
+    assert z("Mỹ và Nga đàm phán") == "political_relations" and z("Mỹ và Mỹ") is S.ABSTAIN

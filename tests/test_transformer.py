@@ -107,6 +107,8 @@ def test_predictions_have_the_scores_shape(trained, seed_texts, long_paragraph):
 
 
 def test_prediction_is_batched_and_deterministic(trained, seed_texts):
+    """Bit-exact: the same model object, inputs and batch size in one process. To a tolerance:
+    another batch size (padding changes the kernels' reduction order)."""
     a = trained.predict_proba(seed_texts, batch_size=3)
     b = trained.predict_proba(seed_texts, batch_size=3)
     assert np.array_equal(a.themes, b.themes) and np.array_equal(a.tone, b.tone)
@@ -136,7 +138,7 @@ def test_dvclive_logs_per_epoch_curves(trained):
         assert len(fh.read().strip().splitlines()) == 1 + 2  # header + one row per epoch
 
 
-def test_save_then_load_gives_identical_predictions(trained, seed_texts, tmp_path):
+def test_save_then_load_keeps_weights_exactly_and_predictions_to_a_tolerance(trained, seed_texts, tmp_path):
     from vistance.models import load_model
     from vistance.models.folder import read_manifest
 
@@ -153,11 +155,40 @@ def test_save_then_load_gives_identical_predictions(trained, seed_texts, tmp_pat
     assert meta["segmenter"] == "pyvi" and meta["training_stats"]["best_epoch"] is not None
 
     before = trained.predict_proba(seed_texts)
+    saved = {k: v.detach().cpu() for k, v in trained.network_.state_dict().items()}
     for loaded in (TransformerModel.load(folder), load_model(folder)):
-        after = loaded.predict_proba(seed_texts)
-        assert np.array_equal(before.themes, after.themes) and np.array_equal(before.tone, after.tone)
-        assert np.array_equal(before.thresholds, after.thresholds)
+        # bit-exact: what is stored (weights, thresholds, parameters) round-trips unchanged
+        state = loaded.network_.state_dict()
+        assert set(state) == set(saved) and all(torch_equal(state[k], saved[k]) for k in saved)
+        assert np.array_equal(loaded.thresholds_, trained.thresholds_)
         assert loaded.get_params() == trained.get_params()
+        # to a tolerance: a rebuilt network may run other kernels, so probabilities agree to
+        # 1e-5 (not bit for bit) and every decision not within that of a boundary is the same
+        assert_same_predictions(before, loaded.predict_proba(seed_texts), atol=RELOAD_ATOL)
+
+
+RELOAD_ATOL = 1e-5
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a.detach().cpu(), b.detach().cpu()))
+
+
+def assert_same_predictions(before, after, atol: float) -> None:
+    """Probabilities within ``atol``; identical theme and tone decisions for every paragraph
+    whose scores are farther than ``atol`` from a decision boundary (most of them)."""
+    assert np.allclose(before.themes, after.themes, rtol=0, atol=atol)
+    assert np.allclose(before.tone, after.tone, rtol=0, atol=atol)
+    near_threshold = (np.abs(before.themes - before.thresholds) <= atol).any(axis=1)
+    top2 = np.sort(before.tone, axis=1)[:, -2:]
+    near_tie = (top2[:, 1] - top2[:, 0]) <= 2 * atol
+    clear = ~(near_threshold | near_tie)
+    assert clear.sum() >= 0.9 * len(clear)  # the check is not vacuous
+    for i in np.flatnonzero(clear):
+        assert before.theme_labels()[i] == after.theme_labels()[i]
+        assert before.tone_labels()[i] == after.tone_labels()[i]
 
 
 def test_tampered_weights_are_refused(trained, tmp_path):

@@ -1,22 +1,269 @@
-"""``params.yaml``: every knob of the pipeline in one file, grouped by stage."""
+"""``params.yaml``, typed: one section a stage, validated once, defaults in one place.
+
+    from vistance.config import load_config
+    cfg = load_config("params.yaml")          # -> Config; bad keys raise ConfigError
+    cfg.analysis.period, cfg.models["tfidf_lr"].kind, cfg.model_spec("tfidf_lr")
+
+Every section is a pydantic model with ``extra="forbid"``: an unknown or misspelt key, or a
+value of the wrong type, is a :class:`~vistance.errors.ConfigError` whose one-line message
+names the key path, the file and what is allowed (the CLI exits 2 on it). The defaults here
+are the values of the committed ``params.yaml``; a section or key left out of a file gets them.
+
+A model entry (``models.<name>``) has a ``kind`` (a key of :data:`vistance.models.REGISTRY`),
+an optional ``evaluate`` block (:class:`ModelEvaluate`), and the constructor parameters of its
+class. Loading checks the entry's shape only; its kind and parameters are validated by the class's
+own ``Params`` model when a command needs that model (:mod:`vistance.model_specs`), so a stage
+that builds no model (ingest, dataset, ...) imports no model code and does not depend on it.
+
+:func:`load_params` / :func:`model_params` are the dict views older code uses (validated too).
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, Optional
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, PrivateAttr, field_validator, model_validator
 
-from vistance.errors import VistanceError
+from vistance.errors import ConfigError, VistanceError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class CorpusConfig(Section):
+    seeds: str = "data/raw"
+    news2024: Optional[str] = "../shared/corpus/news-2024/articles.jsonl"
+    vietnews: Optional[str] = "../shared/corpus/vietnews-fa/articles.jsonl"
+    vietnews_sentence_window: int = Field(3, ge=1)   # the gold unit of vietnews-fa: windows of 3 sentences
+
+
+class LabelsConfig(Section):
+    gold: str = "labels/gold.jsonl"
+    first_pass: str = "labels/first_pass.jsonl"
+    second_pass: str = "labels/second_pass.jsonl"
+    adjudication: str = "labels/adjudication.jsonl"
+    silver_dir: str = "labels/silver"
+
+
+class DatasetConfig(Section):
+    seed: int = 13
+    crosscorpus_test: Optional[str] = None   # JSON with "articles": held out as the test_vietnews split
+    split: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "validation": 0.15, "test": 0.15})
+
+    @field_validator("split")
+    @classmethod
+    def _fractions(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or any(f < 0 for f in v.values()) or abs(sum(v.values()) - 1.0) > 1e-6:
+            raise ValueError("split fractions must be >= 0 and sum to 1")
+        return v
+
+
+class CheckpointConfig(Section):
+    segmenter: str = "pyvi"
+    num_merges: int = Field(4000, gt=0)
+    hidden_size: int = Field(128, gt=0)
+    num_layers: int = Field(2, gt=0)
+    num_heads: int = Field(2, gt=0)
+    intermediate_size: int = Field(256, gt=0)
+    max_length: int = Field(256, gt=0)
+    max_texts: Optional[int] = Field(30000, gt=0)  # unlabelled units used for BPE and pretraining
+
+
+class PretrainConfig(Section):
+    max_steps: int = Field(2400, gt=0)
+    max_seconds: Optional[float] = Field(2400, gt=0)
+    batch_size: int = Field(32, gt=0)
+    learning_rate: float = Field(0.0005, gt=0)
+    max_length: int = Field(128, gt=0)
+
+
+class ModelEvaluate(Section):
+    """Per-model evaluation switches (``models.<name>.evaluate``)."""
+
+    refit: bool = True            # False: no analysis that retrains the model (CV, generalisation, seeds, curve)
+    cv: bool = True
+    seed_variance: Optional[bool] = None   # None: the kind decides (stochastic kinds only)
+    learning_curve: bool = True
+    learning_curve_fractions: Optional[list[float]] = None   # None: evaluate.learning_curve
+    heldout_sources: Optional[int] = Field(None, ge=0)       # None: evaluate.heldout_sources
+
+
+class ModelSpec(BaseModel):
+    """``models.<name>``: ``kind``, optional ``evaluate``, and the class's constructor parameters.
+
+    Validated here for its shape only (``kind`` a string, ``evaluate`` typed); the constructor
+    parameters are checked by the kind's own ``Params`` model when a command asks for that model
+    (:func:`vistance.model_specs.checked_spec`), so loading the config never imports a model class.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+    evaluate: Optional[ModelEvaluate] = None
+
+    def params(self) -> dict[str, Any]:
+        """The constructor keyword arguments (the entry without ``kind`` and ``evaluate``)."""
+        return dict(self.model_extra or {})
+
+
+class PipelineConfig(Section):
+    """The models `dvc repro` trains and evaluates: dvc.yaml's foreach lists (their deps differ by kind)."""
+
+    baselines: list[str] = Field(default_factory=list)
+    transformers: list[str] = Field(default_factory=list)
+
+    @property
+    def models(self) -> list[str]:
+        return [*self.baselines, *self.transformers]
+
+
+class EvaluateConfig(Section):
+    n_boot: int = Field(1000, ge=0)
+    cv_folds: int = Field(5, ge=0)
+    heldout_sources: int = Field(3, ge=0)
+    seeds: list[int] = Field(default_factory=lambda: [13, 14, 15])
+    learning_curve: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])
+    generalisation: bool = True
+
+
+class CompareConfig(Section):
+    models: Optional[list[str]] = None        # None: every model in `models`
+    select_metric: str = "generalisation"    # or a headline metric of the in-sample test split (tone_macro_f1, ...)
+    reference: str = "tfidf_lr"              # the model every other is paired-tested against
+
+
+class AnalysisConfig(Section):
+    model: str = "experiments/models/best"    # the default of `vistance analyze --model`
+    period: Literal["month", "quarter", "year"] = "quarter"
+    n_boot: int = Field(500, ge=0)
+    batch_size: int = Field(512, gt=0)
+    n_jobs: Optional[int] = None              # None: every core for large inputs
+    counterparts: Optional[list[str]] = None  # None: the gazetteer's `main`
+    corpora: Optional[list[str]] = None       # None: every corpus
+
+
+class ActiveLearningConfig(Section):
+    """The active-learning simulation (``vistance simulate-active``) on the gold already held."""
+
+    model: str = "tfidf_lr"                  # a name in `models`: the model that scores the pool
+    strategies: list[str] = Field(default_factory=lambda: ["random", "margin", "diverse", "balanced"])
+    budgets: list[int] = Field(default_factory=lambda: [100, 200, 400, 800])
+    seeds: list[int] = Field(default_factory=lambda: [13, 14, 15])
+    start: int = Field(50, gt=0)             # random labels every strategy starts from
+    step: int = Field(100, gt=0)             # labels chosen per round
+    goal_fraction: float = Field(0.6, gt=0, le=1)
+
+
+class Config(Section):
+    seed: int = 13
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    labels: LabelsConfig = Field(default_factory=LabelsConfig)
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    active_learning: ActiveLearningConfig = Field(default_factory=ActiveLearningConfig)
+
+    _source: str = PrivateAttr("params.yaml")   # the file it was read from (named in error messages)
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @model_validator(mode="after")
+    def _known_names(self):
+        for where, names in (("pipeline.baselines", self.pipeline.baselines),
+                             ("pipeline.transformers", self.pipeline.transformers),
+                             ("compare.models", self.compare.models or [])):
+            unknown = [n for n in names if n not in self.models]
+            if unknown:
+                raise ValueError(f"{where} names {', '.join(unknown)}, not in models "
+                                 f"(have: {', '.join(sorted(self.models)) or 'none'})")
+        return self
+
+    def model_spec(self, name: str) -> tuple[str, dict]:
+        """``(kind, constructor kwargs)`` of the model called ``name``."""
+        if name not in self.models:
+            raise VistanceError(f"no model {name!r} in params.yaml 'models' (have: {', '.join(sorted(self.models))})")
+        spec = self.models[name]
+        return spec.kind, spec.params()
+
+    def as_params(self) -> dict:
+        """The plain-dict view (defaults filled in, unset optional keys left out)."""
+        out = self.model_dump(exclude_none=True)
+        out["models"] = {n: {"kind": s.kind, **s.params(),
+                             **({"evaluate": s.evaluate.model_dump(exclude_none=True)} if s.evaluate else {})}
+                         for n, s in self.models.items()}
+        return out
+
+
+def _describe(err: dict, path) -> str:
+    loc = ".".join(str(p) for p in err["loc"] if p not in ("function-after",)) or "(top level)"
+    typ, msg = err["type"], err["msg"]
+    if typ == "extra_forbidden":
+        allowed = _allowed_keys(err["loc"])
+        return f"{path}: unknown key {loc!r}" + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+    if typ == "missing":
+        return f"{path}: {loc!r} is required"
+    given = err.get("input")
+    shown = repr(given) if not isinstance(given, (dict, list)) else type(given).__name__
+    return f"{path}: {loc!r}: {msg} (got {shown})"
+
+
+def _allowed_keys(loc) -> list[str]:
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        if field is None:
+            if model is Config or model is None:
+                pass
+            return []
+        ann = field.annotation
+        inner = getattr(ann, "__args__", None)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+            model = inner[0]
+        else:
+            return []
+    return sorted(model.model_fields) if model else []
+
+
+def validate_params(raw: dict, path="params.yaml") -> Config:
+    """Validate a params mapping; the first problem is a one-line :class:`ConfigError`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_describe(e.errors()[0], path)) from None
+    cfg._source = str(path)
+    return cfg
+
+
+def load_config(path="params.yaml") -> Config:
+    """Read and validate a params file (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no params file (run from the project folder or pass --params)")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+    return validate_params(raw or {}, path)
 
 
 def load_params(path="params.yaml") -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise VistanceError(f"{path}: no params file (run from the project folder or pass --params)")
-    with open(path, encoding="utf-8") as fh:
-        params = yaml.safe_load(fh) or {}
-    if not isinstance(params, dict):
-        raise VistanceError(f"{path}: expected a mapping at the top level")
-    return params
+    """The validated params as a plain dict (defaults filled in); see :func:`load_config`."""
+    return load_config(path).as_params()
 
 
 def model_params(params: dict, name: str) -> tuple[str, dict]:

@@ -26,3 +26,7 @@ class LabelError(VistanceError):
 
 class ModelError(VistanceError):
     """A model folder that is missing, tampered with, or incompatible."""
+
+
+class ConfigError(VistanceError):
+    """A params file with an unknown key, a wrong type or an impossible value (the CLI exits 2)."""

@@ -1,16 +1,21 @@
-"""Safe file reading and writing: tolerant line reading, strict JSON lines, atomic replace
-and an advisory lock for writers."""
+"""The bottom layer for files: tolerant line reading, strict JSON lines, atomic writes and a
+cross-platform lock for writers. Every JSONL/JSON file of vistance is read and written here.
+
+- :func:`iter_jsonl` / :func:`read_jsonl`: JSON lines through :func:`iter_lines` (any line end,
+  BOMs, UTF-16) and :func:`parse_json_line` (every failure an :class:`InputError` naming file and line);
+- :func:`write_jsonl` / :func:`write_json`: atomic (temporary file, fsync, ``os.replace``);
+- :func:`file_lock`: an exclusive lock on ``<path>.lock`` (the ``filelock`` library).
+"""
 from __future__ import annotations
 
 import codecs
 import contextlib
-import fcntl
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from vistance.errors import InputError
 
@@ -120,26 +125,97 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
 
 @contextlib.contextmanager
 def file_lock(path, timeout: float | None = None):
-    """Exclusive advisory lock on ``<path>.lock`` (blocks until the other writer finishes)."""
-    import time
+    """Exclusive lock on ``<path>.lock`` (blocks until the other writer finishes; ``timeout`` in seconds).
+
+    Uses :mod:`filelock`, so it works on Linux, macOS and Windows alike. A lock not obtained
+    within ``timeout`` raises :class:`TimeoutError` naming ``path``.
+    """
+    from filelock import FileLock, Timeout
 
     lock_path = Path(str(path) + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+    lock = FileLock(str(lock_path), timeout=-1 if timeout is None else timeout)
     try:
-        if timeout is None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        else:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{path} is locked by another writer") from None
-                    time.sleep(0.05)
+        lock.acquire()
+    except Timeout:
+        raise TimeoutError(f"{path} is locked by another writer") from None
+    try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        lock.release()
+
+
+def iter_jsonl(path, errors: list | None = None, objects: bool = True) -> Iterator[tuple[int, Any]]:
+    """Stream ``(line_number, value)`` for every non-blank line of a JSONL file.
+
+    A line that cannot be used (not UTF-8, NUL bytes, invalid JSON, and with ``objects``
+    anything but a JSON object) raises :class:`InputError` naming the file and line, or,
+    when ``errors`` is a list, is appended to it and skipped. Only ``\n``, ``\r\n`` and
+    ``\r`` end a line (``str.splitlines`` would also cut at U+2028 inside a string).
+    """
+    def bad(err: InputError):
+        if errors is None:
+            raise err
+        errors.append(err)
+
+    for lineno, line in iter_lines(path):
+        if isinstance(line, InputError):
+            bad(line)
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = parse_json_line(line, path, lineno)
+        except InputError as e:
+            bad(e)
+            continue
+        if objects and not isinstance(obj, dict):
+            bad(InputError(path, f"expected a JSON object, got {type(obj).__name__}", lineno))
+            continue
+        yield lineno, obj
+
+
+def read_jsonl(path, errors: list | None = None, objects: bool = True, missing_ok: bool = False) -> list:
+    """The values of a JSONL file as a list (see :func:`iter_jsonl`); ``missing_ok``: no file -> ``[]``."""
+    if missing_ok and not Path(path).exists():
+        return []
+    return [obj for _, obj in iter_jsonl(path, errors=errors, objects=objects)]
+
+
+def dumps_line(obj, sort_keys: bool = False, compact: bool = False) -> str:
+    """One JSONL line (UTF-8 text kept as is, ``\n`` at the end)."""
+    seps = (",", ":") if compact else None
+    return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=seps) + "\n"
+
+
+def write_jsonl(path, records: Iterable, sort_keys: bool = False, compact: bool = False,
+                transform: Callable[[Any], Any] | None = None) -> int:
+    """Write ``records`` (any iterable, streamed) as JSONL atomically; returns the number written.
+
+    ``transform`` maps each record to the JSON value written (e.g. ``Label.to_dict``).
+    """
+    n = 0
+    with atomic_write(path) as fh:
+        for rec in records:
+            fh.write(dumps_line(transform(rec) if transform else rec, sort_keys=sort_keys, compact=compact))
+            n += 1
+    return n
+
+
+def write_json(path, obj, indent: int | None = 2, sort_keys: bool = True) -> None:
+    """Write one JSON document atomically (UTF-8, trailing newline)."""
+    with atomic_write(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+        fh.write("\n")
+
+
+def read_json(path, missing_ok: bool = False, default=None):
+    """One JSON document; a missing file is ``default`` with ``missing_ok``, bad JSON an :class:`InputError`."""
+    p = Path(path)
+    if missing_ok and not p.exists():
+        return default
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(p, "not UTF-8 text") from None
+    return parse_json_line(text, p)

@@ -26,6 +26,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from vistance.errors import VistanceError
+from vistance.evaluation.bootstrap import article_draws, percentile_interval
 from vistance.labels.schema import OTHER, THEMES, TONES
 
 ALL = "all"
@@ -89,18 +90,10 @@ def bootstrap_band(coop_by_article, cont_by_article, n_boot: int = 500, rng=None
     if n == 0 or n_boot <= 0 or (c.sum() + k.sum()) == 0:
         return float("nan"), float("nan")
     rng = rng if rng is not None else np.random.default_rng(0)
-    stats = np.empty(n_boot)
-    step = max(1, _MAX_BOOT_CELLS // n)
-    for start in range(0, n_boot, step):
-        m = min(step, n_boot - start)
-        idx = rng.integers(0, n, size=(m, n))
-        stats[start:start + m] = cooperation_index(c[idx].sum(axis=1), k[idx].sum(axis=1))
-    stats = stats[~np.isnan(stats)]
-    if stats.size == 0:
-        return float("nan"), float("nan")
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)
+    # vectorised over replicates, at most _MAX_BOOT_CELLS drawn article indices at a time
+    draws = article_draws(n, n_boot, rng, rows_per_draw=max(1, _MAX_BOOT_CELLS // n))
+    stats = np.concatenate([cooperation_index(c[idx].sum(axis=1), k[idx].sum(axis=1)) for idx in draws])
+    return percentile_interval(stats, level)
 
 
 def _theme_sort_key(theme: str):

@@ -1,14 +1,14 @@
 """Corpus-scale stance analysis: paragraphs -> predictions + counterparts -> tone table and plots.
 
-    vistance analyze --model experiments/models/best --paragraphs data/processed/paragraphs.jsonl \\
-        --out experiments/analysis [--params params.yaml]
+    vistance analyze --paragraphs data/processed/paragraphs.jsonl --out experiments/analysis
+    analyse_corpus("experiments/models/best", "data/processed/paragraphs.jsonl", "experiments/analysis")
 
 Steps, all streaming (memory does not grow with the number of paragraphs):
 
 1. :func:`iter_paragraph_batches` reads the paragraphs JSONL (from ``vistance ingest``) in batches;
 2. :func:`analyse_batch` predicts themes and tone (:meth:`predict_proba`) and detects
    counterparts (:func:`~vistance.analysis.counterparts.detect_counterparts`) for one batch;
-   :func:`predict_stream` runs it on every core for large inputs (see :mod:`.parallel`);
+   :func:`predict_stream` runs it on every core for large inputs (see :mod:`vistance.predict`);
 3. :class:`~vistance.analysis.aggregate.ToneAggregator` counts tone by counterpart x period x theme;
 4. :func:`write_outputs` writes ``tone_by_counterpart_period_theme.csv``/``.parquet``,
    ``summary.json``, ``predictions.jsonl`` (no text) and PNG plots.
@@ -21,11 +21,9 @@ Knobs come from ``params.yaml``: ``analysis.period`` (month | quarter | year),
 """
 from __future__ import annotations
 
-import itertools
-import json
 import os
-import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -33,15 +31,13 @@ import numpy as np
 
 from vistance.analysis.aggregate import ANY_POLICY, ToneAggregator
 from vistance.analysis.counterparts import Gazetteer, default_gazetteer
-from vistance.analysis.parallel import parallel_map, resolve_jobs
 from vistance.errors import InputError, VistanceError
-from vistance.io import atomic_write
+from vistance.io import atomic_write, dumps_line, iter_jsonl, write_json
 from vistance.labels.schema import THEMES, TONES
+from vistance.predict import predict_batches
 
 TABLE_NAME = "tone_by_counterpart_period_theme"
 PREDICTIONS_NAME = "predictions.jsonl"
-# model kinds whose prediction is single-threaded CPU work, worth spreading over processes
-PARALLEL_KINDS = {"tfidf", "lexicon"}
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -57,38 +53,23 @@ def iter_paragraph_batches(path, batch_size: int = 512, errors: list | None = No
     """
     keep = set(corpora) if corpora else None
     batch: list[dict] = []
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            try:
-                try:
-                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-                except UnicodeDecodeError:
-                    raise InputError(path, "not UTF-8", lineno) from None
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputError(path, f"invalid JSON ({e.msg})", lineno) from None
-                if not isinstance(obj, dict):
-                    raise InputError(path, "expected a JSON object", lineno)
-                pid = obj.get("paragraph_id", obj.get("id"))
-                text = obj.get("text")
-                if not isinstance(pid, str) or not pid or not isinstance(text, str):
-                    raise InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno)
-                if keep is not None and obj.get("corpus") not in keep:
-                    continue
-                date = obj.get("date")
-                batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
-                              "date": date if isinstance(date, str) and date else None, "text": text})
-            except InputError as e:
-                if errors is None:
-                    raise
-                errors.append(e)
-                continue
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
+    for lineno, obj in iter_jsonl(path, errors=errors):
+        pid = obj.get("paragraph_id", obj.get("id"))
+        text = obj.get("text")
+        if not isinstance(pid, str) or not pid or not isinstance(text, str):
+            err = InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno)
+            if errors is None:
+                raise err
+            errors.append(err)
+            continue
+        if keep is not None and obj.get("corpus") not in keep:
+            continue
+        date = obj.get("date")
+        batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
+                      "date": date if isinstance(date, str) and date else None, "text": text})
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
     if batch:
         yield batch
 
@@ -128,26 +109,14 @@ def _analyse_in_worker(context, batch):
 
 def predict_stream(model, batches: Iterable[list[dict]], n_jobs: int | None = None, gazetteer: Gazetteer | None = None,
                    parallel_min_batches: int = 4, info: dict | None = None) -> Iterator[list[dict]]:
-    """:func:`analyse_batch` over a stream of batches, in order.
-
-    ``n_jobs=None`` uses every core once the input is longer than
-    ``parallel_min_batches`` batches (small inputs are not worth starting workers)
-    and for model kinds in :data:`PARALLEL_KINDS` only (a transformer already uses
-    threads). The output does not depend on ``n_jobs``; ``info["jobs"]`` (when a dict
-    is given) tells how many processes ran.
+    """:func:`analyse_batch` over a stream of batches, in order, through the prediction engine
+    (:func:`vistance.predict.predict_batches`: every core for ``fork_safe`` model kinds once the
+    input is longer than ``parallel_min_batches`` batches). The output does not depend on
+    ``n_jobs``; ``info["jobs"]`` (when a dict is given) tells how many processes ran.
     """
     gz = gazetteer or default_gazetteer()
-    batches = iter(batches)
-    kind = getattr(model, "kind", "")
-    if n_jobs is None:
-        head = list(itertools.islice(batches, parallel_min_batches))
-        batches = itertools.chain(head, batches)
-        jobs = resolve_jobs(None) if len(head) >= parallel_min_batches and kind in PARALLEL_KINDS else 1
-    else:
-        jobs = resolve_jobs(n_jobs) if kind in PARALLEL_KINDS else 1
-    if info is not None:
-        info["jobs"] = jobs
-    yield from parallel_map(_analyse_in_worker, batches, context=(model, gz), n_jobs=jobs)
+    yield from predict_batches(model, batches, work=_analyse_in_worker, context=(model, gz), jobs=n_jobs,
+                               min_batches=parallel_min_batches, info=info)
 
 
 # -- the whole analysis ----------------------------------------------------------------
@@ -176,7 +145,7 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
         for rows in predict_stream(model, batches, n_jobs=n_jobs, gazetteer=gz, info=info):
             for r in rows:
                 agg.add(r["article_id"], r["date"], r["themes"], r["tone"], r["counterparts"])
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+                fh.write(dumps_line(r))
             bar.update(len(rows))
     bar.close()
     seconds = time.perf_counter() - t0
@@ -246,10 +215,8 @@ def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: li
     tmp = out_dir / f".{TABLE_NAME}.parquet.tmp"
     table.to_parquet(tmp, index=False)
     tmp.replace(paths[1])
-    with atomic_write(paths[2]) as fh:
-        json.dump({k: v for k, v in summary.items() if not k.startswith("_") and k not in ("table", "files")},
-                  fh, indent=2, ensure_ascii=False, sort_keys=False)
-        fh.write("\n")
+    write_json(paths[2], {k: v for k, v in summary.items() if not k.startswith("_") and k not in ("table", "files")},
+               sort_keys=False)
     if table.empty or not plots:  # nothing dated: no periods to plot
         return paths
     from vistance.analysis import plots as figures
@@ -263,29 +230,48 @@ def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: li
     return paths
 
 
-# -- command line ----------------------------------------------------------------------
-def run_analysis_cli(args) -> int:
-    """``vistance analyze``: ``args.model``, ``args.paragraphs``, ``args.out``, ``args.params``."""
-    from vistance.config import load_params
-    from vistance.models import load_model
+# -- one call from a model folder -------------------------------------------------------
+@dataclass
+class AnalysisReport:
+    """What :func:`analyse_corpus` read, how fast, and where it wrote."""
 
-    params = load_params(args.params)
-    ap = params.get("analysis") or {}
-    model_path = getattr(args, "model", None) or ap.get("model")
-    if not model_path:
-        raise VistanceError("no model: pass --model or set analysis.model in params.yaml")
-    if not Path(args.paragraphs).is_file():
-        raise VistanceError(f"{args.paragraphs}: no such paragraphs file (run `vistance ingest` first)")
-    model = load_model(model_path)
+    summary: dict                      # as written to summary.json, plus "table" (a DataFrame)
+    out_dir: str
+    seconds: float
+    jobs: int
+    errors: list = field(default_factory=list)   # rejected input lines (InputError)
+
+    @property
+    def units_read(self) -> int:
+        return self.summary["units_read"]
+
+    def line(self) -> str:
+        s = self.summary
+        rate = s["units_read"] / self.seconds if self.seconds > 0 else float("nan")
+        return (f"analysed {s['units_read']} unit(s) in {self.seconds:.1f} s ({rate:.0f}/s, {self.jobs} process(es)); "
+                f"{s['units_undated_skipped']} undated skipped; {s['units_dated_with_counterpart']} dated unit(s) "
+                f"name a counterpart -> {self.out_dir}")
+
+
+def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", period: str = "quarter", n_boot: int = 500,
+                   seed: int = 0, n_jobs: int | None = None, batch_size: int = 512,
+                   counterparts: list[str] | None = None, corpora: Iterable[str] | None = None,
+                   progress: bool | None = None, plots: bool = True) -> AnalysisReport:
+    """:func:`run_analysis` from a model folder (or a loaded model); bad input lines are collected, not fatal.
+
+    ``model``: a model folder (loaded with :func:`vistance.models.load_model`) or a model object.
+    The knobs are those of ``params.yaml``'s ``analysis`` section (:class:`vistance.config.AnalysisConfig`).
+    """
+    if not Path(paragraphs).is_file():
+        raise VistanceError(f"{paragraphs}: no such paragraphs file (run `vistance ingest` first)")
+    name = None
+    if isinstance(model, (str, os.PathLike)):
+        from vistance.models import load_model
+
+        name, model = str(model), load_model(model)
     errors: list = []
-    s = run_analysis(model, args.paragraphs, args.out or "experiments/analysis", period=ap.get("period", "quarter"),
-                     n_boot=int(ap.get("n_boot", 500)), seed=int(params.get("seed", 0)), n_jobs=ap.get("n_jobs"),
-                     batch_size=int(ap.get("batch_size", 512)), counterparts=ap.get("counterparts"),
-                     corpora=ap.get("corpora"), model_name=str(model_path), errors=errors)
-    for e in errors:
-        print(f"vistance: {e}", file=sys.stderr)
-    rate = s["units_read"] / s["_seconds"] if s["_seconds"] > 0 else float("nan")
-    print(f"analysed {s['units_read']} unit(s) in {s['_seconds']:.1f} s ({rate:.0f}/s, {s['_jobs']} process(es)); "
-          f"{s['units_undated_skipped']} undated skipped; {s['units_dated_with_counterpart']} dated unit(s) name a counterpart "
-          f"-> {args.out}", file=sys.stderr)
-    return 1 if errors else 0
+    s = run_analysis(model, paragraphs, out_dir, period=period, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
+                     batch_size=batch_size, counterparts=counterparts, corpora=corpora, model_name=name,
+                     errors=errors, progress=progress, plots=plots)
+    return AnalysisReport(summary=s, out_dir=str(out_dir), seconds=s.pop("_seconds"), jobs=s.pop("_jobs"),
+                          errors=errors)

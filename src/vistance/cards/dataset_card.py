@@ -5,17 +5,27 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from vistance.io import read_json, read_jsonl
 from vistance.labels.schema import THEMES, TONES
 
 
 def _load(path):
-    p = Path(path)
-    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+    return read_json(path, missing_ok=True)
 
 
 def _count_jsonl(path) -> list[dict]:
-    p = Path(path)
-    return [json.loads(l) for l in p.read_text(encoding="utf-8").splitlines() if l.strip()] if p.exists() else []
+    return read_jsonl(path, missing_ok=True)
+
+
+def corpus_facts(path) -> str:
+    """``PATH, N articles (first … last date, K outlets)`` of an ``articles.jsonl``, or that it was absent."""
+    if not path or not Path(path).is_file():
+        return f"`{path}` (not present where this card was written)"
+    rows = read_jsonl(path)
+    dates = sorted(r["date"] for r in rows if r.get("date"))
+    outlets = {r["source"] for r in rows if r.get("source")}
+    span = f"{dates[0][:7]} … {dates[-1][:7]}, " if dates else ""
+    return f"`{path}`, {len(rows)} articles ({span}{len(outlets)} outlets)"
 
 
 def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None) -> str:
@@ -62,9 +72,10 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
             L.append(f"\n{j['missing']} gold label(s) were not joined in this run: their paragraphs are in a corpus "
                      "that was not present on the machine that built the dataset.")
     L += ["", "## Collection", "",
-          "- `seeds`: the five seed articles bundled in `data/raw/` (2025–2026).",
-          "- `news-2024`: `../shared/corpus/news-2024/articles.jsonl`, 439 articles (2024-04 … 2025-02, ~100 outlets) "
-          "collected from a public repository of Google-Trends-linked news. Paragraphs to annotate were **sampled** "
+          f"- `seeds`: the {len(seed_ids)} seed article(s) bundled in `{seed_dir}/`.",
+          f"- `news-2024`: {corpus_facts(params.get('corpus', {}).get('news2024'))}, "
+          "collected from a public repository of Google-Trends-linked news (`vistance corpus fetch news-2024` "
+          "rebuilds it from the pinned upstream archive, hash-verified). Paragraphs to annotate were **sampled** "
           "(not labelled) by `vistance annotate export`: whole articles ranked by foreign-affairs cue density, plus "
           "random top-ups for rare themes (`labels/sampling.py`). Keywords decided what was read, never the label.",
           ]
@@ -92,6 +103,9 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
               "", "| theme | α | κ | support (coder 1 / coder 2) |", "|---|---|---|---|"]
         for name, v in th["per_label"].items():
             L.append(f"| `{name}` | {v['alpha']:.3f} | {v['kappa']:.3f} | {v['support_first']} / {v['support_second']} |")
+        from vistance.labels.annotation_io import suggestion_agreement_lines
+
+        L += suggestion_agreement_lines(agreement)  # with / without model pre-annotations (labelstudio helper)
     if adjud:
         chosen = Counter(r.get("chosen", "?") for r in adjud)
         L += ["", f"{len(adjud)} disagreements were adjudicated by a third reader who saw both codings and the codebook "

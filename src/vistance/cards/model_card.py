@@ -6,14 +6,6 @@ from pathlib import Path
 
 from vistance.labels.schema import THEMES, TONES
 
-KIND_TEXT = {
-    "lexicon": "a lexicon baseline: hand-written cue lists per theme and tone (`vistance/data/lexicon.json`), no learning",
-    "tfidf": "TF-IDF features (word n-grams over word-segmented text plus character n-grams) with linear classifiers "
-             "(one-vs-rest for themes, multinomial for tone), scikit-learn",
-    "transformer": "a RoBERTa-architecture encoder fine-tuned with `transformers` on word-segmented text "
-                   "(PhoBERT recipe: themes with sigmoid + tuned per-label thresholds, tone with softmax)",
-}
-
 
 def _checkpoint_note(params_spec: dict, model_dir: Path) -> str:
     src = str(params_spec.get("model_name_or_path", ""))
@@ -31,9 +23,41 @@ def _checkpoint_note(params_spec: dict, model_dir: Path) -> str:
     return ""
 
 
+def training_data_sentence(dataset_stats: dict | None) -> str:
+    """What the model was trained on, from ``data/dataset_stats.json`` (not a fixed sentence)."""
+    splits = (dataset_stats or {}).get("splits") or {}
+    if not splits:
+        return "Trained on the gold paragraphs present where the pipeline ran (no dataset statistics were found)."
+    n = sum(v.get("paragraphs", 0) for v in splits.values())
+    arts = sum(v.get("articles", 0) for v in splits.values())
+    sources: dict[str, int] = {}
+    for v in splits.values():
+        for src, k in (v.get("sources") or {}).items():
+            sources[src] = sources.get(src, 0) + k
+    top = sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    outlets = (f" from {len(sources)} outlet(s), most from {', '.join(f'{s} ({k})' for s, k in top)}"
+               if sources else "")
+    return f"Trained and evaluated on {n} gold paragraphs of Vietnamese news in {arts} articles{outlets}."
+
+
+def rare_themes_sentence(per_theme: dict, min_support: int = 20) -> str:
+    """The themes whose test support is too small for a precise F1, from the metrics that ran."""
+    rare = [t for t in THEMES if t in per_theme and per_theme[t].get("support", 0) < min_support]
+    if not rare:
+        return f"Every theme has at least {min_support} test paragraphs; per-theme F1 still carries the CIs' uncertainty."
+    return ("Themes with fewer than " f"{min_support} test paragraphs ("
+            + ", ".join(f"`{t}` {per_theme[t].get('support', 0)}" for t in rare)
+            + ") have imprecise F1.")
+
+
 def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict, dataset_stats: dict | None,
                       model_dir: Path) -> str:
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    from vistance.models import model_class
+
+    capabilities = model_class(kind)
+    checkpoint = capabilities.checkpoint_of(spec)
 
     h = metrics["headline"]
     ds_name = "vistance gold paragraphs (article-grouped test split)"
@@ -46,19 +70,19 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
                                 metric_type=mtype, metric_name=label, metric_value=round(h[key]["value"], 4),
                                 metric_config=f"95% CI [{h[key]['low']:.3f}, {h[key]['high']:.3f}] (article bootstrap)"))
     data = ModelCardData(
-        language="vi", license="mit", library_name="transformers" if kind == "transformer" else "sklearn",
+        language="vi", license="mit", library_name=capabilities.library_name,
         tags=["text-classification", "vietnamese", "political-news", "stance", "vistance", kind],
         pipeline_tag="text-classification", model_name=f"vistance-{name}", eval_results=evals,
         metrics=["f1", "accuracy"],
-        base_model=spec.get("model_name_or_path") if kind == "transformer" and "vinai/" in str(spec.get("model_name_or_path")) else None,
+        base_model=checkpoint if checkpoint and "vinai/" in checkpoint else None,
     )
     per_theme = metrics["themes"]["per_label"]
     per_tone = metrics["tone"]["per_class"]
     L = [f"# vistance-{name}", "",
          f"Classifies a paragraph of Vietnamese political/diplomatic news into policy **themes** (multi-label: "
          f"{', '.join(f'`{t}`' for t in THEMES)}) and a **tone** ({', '.join(f'`{t}`' for t in TONES)}; friction wins). "
-         f"This model is {KIND_TEXT.get(kind, kind)}.", ""]
-    note = _checkpoint_note(spec, model_dir) if kind == "transformer" else ""
+         f"This model is {capabilities.card_text}.", ""]
+    note = _checkpoint_note(spec, model_dir) if checkpoint else ""
     if note:
         L += ["## Checkpoint", "", note, ""]
     L += ["## Results (test split)", "",
@@ -96,11 +120,11 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
           "over many paragraphs (by counterpart, outlet, period). Read predictions as noisy measurements with the error "
           "rates above; validate on a sample of your own corpus before drawing conclusions.", "",
           "## Limitations", "",
-          "- Trained on a few thousand paragraphs of 2024–2026 Vietnamese news, mostly from state-aligned outlets; "
-          "other outlets, years and genres (opinion, social media) will score lower — see the held-out-source rows.",
+          f"- {training_data_sentence(dataset_stats)} Other outlets, years and genres (opinion, social media) "
+          "will score lower — see the held-out-source rows.",
           "- Tone is about relations between parties and follows the codebook's \"friction wins\" rule; it is not "
           "sentiment and not the writer's attitude.",
-          "- Rare themes (`maritime`, `infrastructure`, `science_technology`) have small test support, so their F1 is imprecise.",
+          f"- {rare_themes_sentence(per_theme)}",
           "- Not for decisions about individuals or for content moderation.", "",
           "## How to use", "", "```bash",
           f"vistance predict --model experiments/models/{name} --input paragraphs.jsonl --output predictions.jsonl",

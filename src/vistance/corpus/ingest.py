@@ -1,7 +1,7 @@
 """Ingest: files and folders of raw articles -> clean :class:`Paragraph` records."""
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -139,30 +139,44 @@ def ingest_paths(paths: Iterable, corpus: str | None = None, sentence_window: in
 
 def write_paragraphs(paragraphs: Iterable[Paragraph], path) -> int:
     """Write paragraphs as JSONL atomically; returns the count."""
-    from vistance.io import atomic_write
+    from vistance.io import write_jsonl
 
-    n = 0
-    with atomic_write(path) as fh:
-        for p in paragraphs:
-            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    return write_jsonl(path, paragraphs, transform=Paragraph.to_dict)
 
 
 def read_paragraphs(path) -> list[Paragraph]:
     """Read a paragraphs JSONL written by :func:`write_paragraphs`; a bad line is an :class:`InputError`."""
-    from vistance.io import iter_lines, parse_json_line
+    from vistance.io import iter_jsonl
 
     out = []
-    for lineno, line in iter_lines(path):
-        if isinstance(line, InputError):
-            raise line
-        if line.strip():
-            obj = parse_json_line(line, path, lineno)
-            try:
-                if not isinstance(obj, dict):
-                    raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
-                out.append(Paragraph.from_dict(obj))
-            except TypeError as e:
-                raise InputError(path, f"not a paragraph record ({e})", lineno) from None
+    for lineno, obj in iter_jsonl(path, objects=False):
+        try:
+            if not isinstance(obj, dict):
+                raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+            out.append(Paragraph.from_dict(obj))
+        except TypeError as e:
+            raise InputError(path, f"not a paragraph record ({e})", lineno) from None
     return out
+
+
+def sample_texts(paths: Iterable, max_texts: int | None, seed: int) -> list[str]:
+    """Distinct ``text`` of paragraph JSONL files, a seeded subsample of at most ``max_texts``.
+
+    Missing or empty files are skipped (an optional corpus); the result does not depend on
+    the order of the files or lines (unlabelled text for the tokenizer and pretraining).
+    """
+    from vistance.io import iter_jsonl
+
+    texts: set[str] = set()
+    for p in paths:
+        p = Path(p)
+        if not p.exists() or p.stat().st_size == 0:
+            continue
+        for lineno, obj in iter_jsonl(p):
+            if not isinstance(obj.get("text"), str):
+                raise InputError(p, "needs a string 'text'", lineno)
+            texts.add(obj["text"])
+    ordered = sorted(texts)
+    if max_texts and len(ordered) > max_texts:
+        ordered = sorted(ordered, key=lambda t: hashlib.sha1(f"{seed}:{t}".encode()).hexdigest())[:max_texts]
+    return ordered

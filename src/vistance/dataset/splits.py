@@ -64,3 +64,36 @@ def time_source_split(rows: list[dict], test_corpus: str | None = None, test_sou
     tr = [i for i, r in enumerate(rows) if not art_test[r["article_id"]]]
     te = [i for i, r in enumerate(rows) if art_test[r["article_id"]]]
     return tr, te
+
+
+CROSS_CORPUS_SPLIT = "test_vietnews"
+
+
+def assign_splits(rows: list[dict], fractions: dict[str, float], seed: int = 0,
+                  heldout_articles: dict[str, set[str]] | None = None,
+                  primary_corpora: tuple[str, ...] = ("seeds", "news-2024")) -> dict[str, str]:
+    """``{article_id: split}`` for the dataset: in-sample splits plus held-out cross-corpus tests.
+
+    - Articles named in ``heldout_articles`` (``{split_name: article ids}``, e.g. the
+      cross-corpus test drawn at random before any model saw the corpus) go to that split,
+      whatever corpus they belong to; they never reach train or validation.
+    - Articles of ``primary_corpora`` are split by :func:`assign_groups` with ``fractions``
+      exactly as if no other corpus were present (adding a corpus never moves them).
+    - Articles of any other corpus that are not held out join ``train`` and ``validation``
+      only (``fractions`` renormalised over those two), so "train on both" has them while
+      every in-sample test stays where it was.
+    """
+    heldout_articles = heldout_articles or {}
+    split_of: dict[str, str] = {}
+    for name, arts in heldout_articles.items():
+        for a in arts:
+            split_of[a] = name
+    primary = [r["article_id"] for r in rows if r.get("corpus") in primary_corpora and r["article_id"] not in split_of]
+    other = [r["article_id"] for r in rows if r.get("corpus") not in primary_corpora and r["article_id"] not in split_of]
+    if primary:
+        split_of.update(assign_groups(primary, fractions, seed))
+    if other:
+        fit = {k: v for k, v in fractions.items() if k in ("train", "validation")} or {"train": 1.0}
+        total = sum(fit.values())
+        split_of.update(assign_groups(other, {k: v / total for k, v in fit.items()}, seed))
+    return split_of

@@ -15,7 +15,7 @@ from vistance.dataset.splits import grouped_kfold, time_source_split
 from vistance.evaluation.metrics import HEADLINE, headline_with_ci, theme_metrics, tone_metrics
 from vistance.io import atomic_write
 from vistance.labels.schema import THEMES, TONES
-from vistance.models import load_model
+from vistance.models import load_model, model_class
 from vistance.models.train import fit_rows
 
 
@@ -103,7 +103,8 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
             if h:
                 gen[f"heldout_source_{src}"] = {"train": len(tr), "test": len(te), **h}
         result["generalisation"] = gen
-    if refit and kind != "lexicon" and ev.get("seeds") and mode.get("seed_variance", kind == "transformer"):
+    capabilities = model_class(kind)
+    if refit and capabilities.seeded and ev.get("seeds") and mode.get("seed_variance", capabilities.stochastic):
         valid = splits.get("validation")
         main = headline(test, Yp, yp)  # the trained model is the run with the pipeline's seed
         runs = [main if int(s) == seed else _refit_eval(kind, spec, splits["train"], test, int(s), valid) for s in ev["seeds"]]

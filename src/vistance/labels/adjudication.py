@@ -4,17 +4,18 @@
 which coding it follows and why. Gold = first-pass labels with every adjudicated
 paragraph replaced by its decision (annotator = the adjudicator).
 
-``labels/corrections.jsonl`` records the label-quality review (``labels/quality.py``
+``labels/corrections.jsonl`` records the label-quality review (``vistance.evaluation.label_quality``
 flags likely errors; a reviewer reads each flagged paragraph against the codebook):
 one line per reviewed flag, ``decision`` ``keep`` or ``correct``. :func:`apply_corrections`
 applies the ``correct`` ones on top of the adjudicated gold (annotator = the reviewer).
 """
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 
-from vistance.errors import LabelError
+from vistance.errors import InputError, LabelError
+from vistance.io import iter_jsonl
 from vistance.labels.schema import Label, check_themes, check_tone
 
 
@@ -23,14 +24,11 @@ def _jsonl_records(path):
     p = Path(path)
     if not p.exists():
         return
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            yield where, json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LabelError(f"{where}: invalid JSON ({e.msg})") from None
+    try:
+        for lineno, obj in iter_jsonl(p, objects=False):
+            yield f"{path}:{lineno}", obj
+    except InputError as e:
+        raise LabelError(str(e)) from None
 
 
 def read_adjudications(path) -> list[dict]:
@@ -52,7 +50,10 @@ def read_adjudications(path) -> list[dict]:
 
 
 def build_gold(first_pass: list[Label], adjudications: list[dict]) -> tuple[list[Label], int]:
-    """Gold labels and the number of first-pass labels replaced by an adjudication."""
+    """Gold labels and the number of first-pass labels replaced by an adjudication.
+
+    Every gold label carries the codebook version it was judged under (``"1"`` where
+    the judgement predates versioning)."""
     gold = {l.paragraph_id: l for l in first_pass}
     replaced = 0
     for r in adjudications:
@@ -64,11 +65,12 @@ def build_gold(first_pass: list[Label], adjudications: list[dict]) -> tuple[list
         d = r["decision"]
         new = Label(paragraph_id=old.paragraph_id, text_sha1=old.text_sha1, themes=check_themes(d["themes"]),
                     tone=d["tone"], annotator=r["adjudicator"], annotated_at=r.get("adjudicated_at", old.annotated_at),
-                    note=f"adjudicated ({r.get('chosen', 'decision')})")
+                    note=f"adjudicated ({r.get('chosen', 'decision')})",
+                    codebook=r.get("codebook") or old.codebook)
         if new.themes != old.themes or new.tone != old.tone:
             replaced += 1
         gold[old.paragraph_id] = new
-    return list(gold.values()), replaced
+    return stamp_codebook(list(gold.values())), replaced
 
 
 # -- label-quality review ----------------------------------------------------------------
@@ -76,7 +78,7 @@ CORRECTION_NOTE = "corrected after label-quality review"
 
 
 def read_corrections(path) -> list[dict]:
-    """Read ``labels/corrections.jsonl`` (one reviewed flag a line; see ``labels/quality.py``).
+    """Read ``labels/corrections.jsonl`` (one reviewed flag a line; see ``vistance.evaluation.label_quality``).
 
     Validates the fields, the decision (``keep`` / ``correct``) and, for corrections, the new
     themes and tone. A missing file is an empty list.
@@ -133,6 +135,11 @@ def apply_corrections(gold_labels: list[Label], corrections: list[dict]) -> tupl
         if prev is not None and (prev["new"] != new):
             raise LabelError(f"paragraph {pid!r} has conflicting corrections: {prev['new']} vs {new}")
         chosen[pid] = {"new": new, "record": r}
+    for r in corrections:  # a re-read under a newer codebook that kept the label: the label now carries it
+        if r["decision"] == "keep" and r.get("codebook") and r["paragraph_id"] in gold and r["paragraph_id"] not in chosen:
+            old = gold[r["paragraph_id"]]
+            if old.text_sha1 == r["text_sha1"]:
+                gold[old.paragraph_id] = replace(old, codebook=str(r["codebook"]))
     changed = 0
     for pid, c in chosen.items():
         old, new, r = gold[pid], c["new"], c["record"]
@@ -140,6 +147,15 @@ def apply_corrections(gold_labels: list[Label], corrections: list[dict]) -> tupl
             continue  # already applied (or a no-op correction): leave the label as it is
         gold[pid] = Label(paragraph_id=pid, text_sha1=old.text_sha1, themes=new["themes"], tone=new["tone"],
                           annotator=r.get("reviewer", "rev-1"),
-                          annotated_at=r.get("reviewed_at", old.annotated_at), note=CORRECTION_NOTE)
+                          annotated_at=r.get("reviewed_at", old.annotated_at), note=CORRECTION_NOTE,
+                          codebook=r.get("codebook") or old.codebook)
         changed += 1
     return list(gold.values()), changed
+
+
+FIRST_CODEBOOK = "1"  # labels judged before the codebook carried a version
+
+
+def stamp_codebook(labels: list[Label], default: str = FIRST_CODEBOOK) -> list[Label]:
+    """Every label with the codebook version it was judged under (``default`` where none is recorded)."""
+    return [lab if lab.codebook else replace(lab, codebook=default) for lab in labels]

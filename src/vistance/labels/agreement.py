@@ -1,52 +1,44 @@
 """Inter-annotator agreement: Krippendorff's alpha (nominal) and Cohen's kappa."""
 from __future__ import annotations
 
-from collections import Counter
-from itertools import permutations
-
 from vistance.labels.schema import THEMES, Label
 
 
 def krippendorff_alpha_nominal(units: list[list]) -> float:
-    """Krippendorff's alpha for nominal data.
+    """Krippendorff's alpha for nominal data (the ``krippendorff`` package).
 
     ``units``: for each unit, the values given by the coders who coded it
     (``None`` = missing). Units with fewer than two values are not pairable and
     are ignored. Returns ``nan`` when there is no pairable unit, and 1.0 when
     every pairable value is the same (no disagreement is possible or observed).
     """
-    coincidence: Counter = Counter()
-    for values in units:
-        vals = [v for v in values if v is not None]
-        m = len(vals)
-        if m < 2:
-            continue
-        for a, b in permutations(range(m), 2):
-            coincidence[(vals[a], vals[b])] += 1.0 / (m - 1)
-    n = sum(coincidence.values())
-    if n == 0:
+    import krippendorff
+    import numpy as np
+
+    pairable = [[v for v in values if v is not None] for values in units]
+    pairable = [vals for vals in pairable if len(vals) >= 2]
+    if not pairable:
         return float("nan")
-    n_c: Counter = Counter()
-    for (a, _b), w in coincidence.items():
-        n_c[a] += w
-    d_o = sum(w for (a, b), w in coincidence.items() if a != b) / n
-    d_e = sum(n_c[a] * n_c[b] for a in n_c for b in n_c if a != b) / (n * (n - 1))
-    if d_e == 0:
+    codes = {v: i for i, v in enumerate(sorted({v for vals in pairable for v in vals}, key=repr))}
+    if len(codes) < 2:
         return 1.0
-    return 1.0 - d_o / d_e
+    width = max(len(vals) for vals in pairable)
+    data = np.full((width, len(pairable)), np.nan)  # coders x units, NaN = not coded
+    for u, vals in enumerate(pairable):
+        data[: len(vals), u] = [codes[v] for v in vals]
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 
 def cohen_kappa(a: list, b: list) -> float:
-    """Cohen's kappa of two coders over the same items."""
+    """Cohen's kappa of two coders over the same items (``sklearn.metrics.cohen_kappa_score``);
+    1.0 when both coders give one and the same value throughout (chance agreement is 1)."""
+    from sklearn.metrics import cohen_kappa_score
+
     if len(a) != len(b) or not a:
         raise ValueError("cohen_kappa needs two equally long, non-empty sequences")
-    n = len(a)
-    p_o = sum(x == y for x, y in zip(a, b)) / n
-    ca, cb = Counter(a), Counter(b)
-    p_e = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
-    if p_e == 1:
+    if len(set(a) | set(b)) == 1:
         return 1.0
-    return (p_o - p_e) / (1 - p_e)
+    return float(cohen_kappa_score(list(a), list(b)))
 
 
 def agreement_report(first: list[Label], second: list[Label]) -> dict:
@@ -85,3 +77,17 @@ def agreement_report(first: list[Label], second: list[Label]) -> dict:
         "exact_set_agreement": sum(a[p].themes == b[p].themes for p in common) / len(common),
     }
     return out
+
+
+def agreement_by(first: list[Label], second: list[Label], key) -> dict:
+    """:func:`agreement_report` per group of the double-coded paragraphs; ``key(first_label) -> group``.
+
+    E.g. ``key=lambda l: l.codebook`` gives one report per codebook version (each double-coded
+    set was coded under one version).
+    """
+    groups: dict = {}
+    for lab in first:
+        groups.setdefault(str(key(lab)), []).append(lab)
+    ids = {l.paragraph_id for l in second}
+    return {g: agreement_report(labs, [l for l in second if l.paragraph_id in {x.paragraph_id for x in labs}])
+            for g, labs in sorted(groups.items()) if any(x.paragraph_id in ids for x in labs)}

@@ -1,15 +1,23 @@
-"""Annotation batches out (Label Studio JSON, JSONL, CSV) and judgements back in."""
+"""Annotation batches out (Label Studio JSON, JSONL, CSV) and judgements back in.
+
+Label Studio (``docs/annotation.md``): tasks go out with the labelling config
+(:data:`LABEL_STUDIO_CONFIG`) and, optionally, a model's suggestion in each task's
+``predictions``; its JSON or JSON_MIN export comes back with every annotation of every task,
+each under its annotator's name, routed to the first or second pass (:func:`parse_label_studio`).
+Skipped, empty and superseded annotations are counted in a :class:`LabelStudioSummary`.
+"""
 from __future__ import annotations
 
 import csv
 import datetime as _dt
 import io
 import json
-import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vistance.errors import InputError, LabelError
-from vistance.io import atomic_write, parse_json_line
+from vistance.io import atomic_write, dumps_line, iter_lines, parse_json_line, read_json, write_jsonl
 from vistance.labels.schema import THEMES, TONES, Label, label_from_dict
 
 LABEL_STUDIO_CONFIG = """<View>
@@ -30,16 +38,25 @@ LABEL_STUDIO_CONFIG = """<View>
 )
 
 
-def export_batch(paragraphs, out, fmt: str = "jsonl") -> int:
+def _row(p) -> dict:
+    return {"paragraph_id": p.paragraph_id, "text_sha1": p.text_sha1, "title": p.title,
+            "source": p.source, "date": p.date, "text": p.text}
+
+
+def export_batch(paragraphs, out, fmt: str = "jsonl", predictions=None, model_version: str | None = None) -> int:
     """Write paragraphs for annotation as ``labelstudio`` (tasks JSON), ``jsonl`` or ``csv``.
 
-    Label Studio also gets ``<out>.config.xml``, the labelling interface.
+    Label Studio also gets ``<out>.config.xml``, the labelling interface; with ``predictions``
+    (see :func:`label_studio_tasks`) every task carries the model's themes and tone as a
+    pre-annotation.
     """
     out = Path(out)
-    rows = [{"paragraph_id": p.paragraph_id, "text_sha1": p.text_sha1, "title": p.title,
-             "source": p.source, "date": p.date, "text": p.text} for p in paragraphs]
+    paragraphs = list(paragraphs)
+    rows = [_row(p) for p in paragraphs]
+    if predictions is not None and fmt != "labelstudio":
+        raise ValueError("model pre-annotations need --format labelstudio")
     if fmt == "labelstudio":
-        tasks = [{"data": r} for r in rows]
+        tasks = label_studio_tasks(paragraphs, predictions, model_version)
         with atomic_write(out) as fh:
             json.dump(tasks, fh, ensure_ascii=False, indent=1)
         with atomic_write(out.with_suffix(".config.xml")) as fh:
@@ -47,7 +64,7 @@ def export_batch(paragraphs, out, fmt: str = "jsonl") -> int:
     elif fmt == "jsonl":
         with atomic_write(out) as fh:
             for r in rows:
-                fh.write(json.dumps({**r, "themes": [], "tone": ""}, ensure_ascii=False) + "\n")
+                fh.write(dumps_line({**r, "themes": [], "tone": ""}))
     elif fmt == "csv":
         with atomic_write(out) as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]) + ["themes", "tone"] if rows else ["paragraph_id"])
@@ -63,58 +80,328 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _from_label_studio(tasks, path, annotator: str | None):
-    """Yield (where, dict) from a Label Studio JSON export (the latest annotation of each task)."""
-    if not isinstance(tasks, list):
-        raise InputError(path, "a Label Studio export must be a JSON list of tasks")
-    for i, task in enumerate(tasks):
-        where = f"{path}: task {i}"
-        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            yield where, InputError(path, f"task {i} has no 'data' object")
-            continue
-        try:
-            rec = _label_studio_record(task, annotator)
-        except (AttributeError, TypeError, IndexError, KeyError):
-            # an "annotations"/"result"/"value" of the wrong JSON type: not Label Studio's shape
-            yield where, InputError(path, f"task {i}: annotations are not in Label Studio's export format")
-            continue
-        if rec is not None:  # None: not annotated yet, nothing to import
-            yield where, rec
+# ---------------------------------------------------------------------------------------------
+# Label Studio: tasks out (with optional model pre-annotations), every annotation back in.
+# ---------------------------------------------------------------------------------------------
 
+def _prediction(themes: list[str], tone: str, theme_p: dict, tone_p: dict, model_version: str) -> dict:
+    """One Label Studio prediction: the model's themes and tone, each with its probability.
 
-def _label_studio_record(task: dict, annotator: str | None) -> dict | None:
-    anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-    if not anns:
-        return None
-    ann = anns[-1]
-    rec = {"paragraph_id": task["data"].get("paragraph_id"), "text_sha1": task["data"].get("text_sha1"),
-           "themes": [], "tone": None,
-           "annotator": annotator or str(ann.get("completed_by") or "label-studio"),
-           "annotated_at": ann.get("updated_at") or ann.get("created_at") or _now()}
-    for r in ann.get("result") or []:
-        choices = (r.get("value") or {}).get("choices") or []
-        if r.get("from_name") == "themes":
-            rec["themes"] = choices
-        elif r.get("from_name") == "tone":
-            rec["tone"] = choices[0] if isinstance(choices, list) and choices else None
-    return rec
-
-
-def read_judgements(path, annotator: str | None = None):
-    """Yield ``(where, Label | Exception)`` for every judgement in an annotation file.
-
-    Accepts a Label Studio JSON export, JSONL (``themes`` a list) or CSV
-    (``themes`` separated by ``;`` or ``|``). ``annotator`` fills a missing annotator.
+    ``score`` (the prediction's) is the lowest probability among the chosen labels: how sure
+    the model is of its least sure decision (Label Studio sorts and filters tasks by it).
     """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(path, "not UTF-8 text") from None
-    except OSError as e:
-        raise InputError(path, f"cannot read ({e.strerror})") from None
-    suffix = path.suffix.lower()
+    chosen = [theme_p[t] for t in themes] + [tone_p[tone]]
+    return {
+        "model_version": model_version,
+        "score": round(min(chosen), 6),
+        "result": [
+            {"from_name": "themes", "to_name": "text", "type": "choices", "value": {"choices": list(themes)},
+             "score": round(min(theme_p[t] for t in themes), 6)},
+            {"from_name": "tone", "to_name": "text", "type": "choices", "value": {"choices": [tone]},
+             "score": round(tone_p[tone], 6)},
+        ],
+    }
 
+
+def label_studio_tasks(paragraphs, predictions=None, model_version: str | None = None) -> list[dict]:
+    """Label Studio tasks of ``paragraphs``; with ``predictions`` each carries the model's suggestion.
+
+    ``predictions``: a callable ``texts -> Scores`` (``vistance.models.base.Scores`` or anything
+    with ``records(ids)`` in the predict contract), or such a Scores object aligned with
+    ``paragraphs``. A task with a suggestion also carries ``data.suggestion`` (the model
+    version), so labels imported from either export format record that a suggestion was shown.
+    """
+    rows = [_row(p) for p in paragraphs]
+    tasks = [{"data": r} for r in rows]
+    if predictions is None or not rows:
+        return tasks
+    scores = predictions([p.text for p in paragraphs]) if callable(predictions) else predictions
+    recs = scores.records([r["paragraph_id"] for r in rows])
+    if len(recs) != len(rows):
+        raise ValueError(f"predictions cover {len(recs)} paragraph(s), the batch has {len(rows)}")
+    version = model_version or "model"
+    for task, rec in zip(tasks, recs):
+        task["predictions"] = [_prediction(rec["themes"], rec["tone"], rec["scores"]["themes"],
+                                           rec["scores"]["tone"], version)]
+        task["data"]["suggestion"] = version
+    return tasks
+
+
+def user_names(users) -> dict[str, str]:
+    """``{user id or email: display name}`` from Label Studio's ``/api/users`` JSON (a list of users).
+
+    The name is ``first_name last_name`` when set, else ``username``, else ``email``.
+    """
+    if isinstance(users, dict) and isinstance(users.get("results"), list):  # a paginated answer
+        users = users["results"]
+    if not isinstance(users, list):
+        raise ValueError("a Label Studio users file must be the JSON list of /api/users")
+    out: dict[str, str] = {}
+    for u in users:
+        if not isinstance(u, dict) or u.get("id") is None:
+            continue
+        full = " ".join(x for x in (u.get("first_name") or "", u.get("last_name") or "") if x).strip()
+        name = full or u.get("username") or u.get("email") or f"label-studio-user-{u['id']}"
+        out[str(u["id"])] = name
+        if u.get("email"):
+            out[str(u["email"])] = name
+    return out
+
+
+def read_users_file(path) -> dict[str, str]:
+    """:func:`user_names` of a saved ``/api/users`` answer."""
+    try:
+        return user_names(read_json(path))
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(path, str(e)) from None
+
+
+def fetch_user_names(url: str, token: str) -> dict[str, str]:
+    """:func:`user_names` fetched from a running Label Studio with ``label-studio-sdk``
+    (``pip install 'vistance[labelstudio]'``)."""
+    try:
+        from label_studio_sdk.client import LabelStudio
+    except ImportError:
+        raise InputError(url, "fetching annotator names needs label-studio-sdk: "
+                              "pip install 'vistance[labelstudio]' (or pass --users FILE)") from None
+    client = LabelStudio(base_url=url, api_key=token)
+    users = [u.dict() if hasattr(u, "dict") else dict(u) for u in client.users.list()]
+    return user_names(users)
+
+
+@dataclass
+class LabelStudioSummary:
+    """What happened to every annotation of a Label Studio export (nothing is dropped silently)."""
+
+    format: str = ""  # "JSON", "JSON_MIN" or "JSON+JSON_MIN"
+    tasks: int = 0
+    annotations: int = 0
+    unannotated: int = 0  # tasks nobody annotated yet
+    skipped: list[str] = field(default_factory=list)  # was_cancelled
+    empty: list[str] = field(default_factory=list)  # submitted with no theme and no tone
+    superseded: list[str] = field(default_factory=list)  # an older annotation by the same annotator
+    by_pass: Counter = field(default_factory=Counter)
+    unnamed: set = field(default_factory=set)  # user ids with no name in the users map
+
+    def summary(self) -> str:
+        passes = ", ".join(f"pass {k}: {v}" for k, v in sorted(self.by_pass.items())) or "no label"
+        s = (f"Label Studio {self.format or '?'} export: {self.tasks} task(s), {self.annotations} annotation(s) -> "
+             f"{passes}; {len(self.skipped)} skipped, {len(self.empty)} empty, {len(self.superseded)} superseded, "
+             f"{self.unannotated} task(s) not annotated")
+        if self.format == "JSON_MIN":
+            s += " (JSON_MIN leaves skipped annotations out; the JSON export counts them)"
+        if self.unnamed:
+            s += (f"; user id(s) {', '.join(sorted(self.unnamed))} have no name "
+                  "(give --users FILE or --label-studio-url with --label-studio-token)")
+        return s
+
+
+def _where(path, tid, pid, ann_id=None, who=None, pos=None) -> str:
+    task = f"Label Studio task {tid}" if tid is not None else f"task at position {pos} (no Label Studio id)"
+    s = f"{path}: {task}"
+    if pid:
+        s += f" (paragraph {pid})"
+    if ann_id is not None:
+        s += f", annotation {ann_id}"
+    if who:
+        s += f" by {who}"
+    return s
+
+
+def _choices(value, many: bool):
+    """Choices of one control in JSON (``{"choices": [...]}``) or JSON_MIN (a string, a list or that object)."""
+    if isinstance(value, dict):
+        value = value.get("choices")
+    if value is None:
+        return [] if many else None
+    if isinstance(value, str):
+        return [value] if many else value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if many:
+            return list(value)
+        return value[0] if len(value) == 1 else (None if not value else value)
+    raise TypeError(f"choices of the wrong type: {value!r}")
+
+
+def _person(raw, names: dict[str, str], summary: LabelStudioSummary) -> str | None:
+    """Display name of ``completed_by`` / JSON_MIN ``annotator`` (an id, an email or a user object)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dict):
+        for key in ("id", "email"):
+            if raw.get(key) is not None and str(raw[key]) in names:
+                return names[str(raw[key])]
+        full = " ".join(x for x in (raw.get("first_name") or "", raw.get("last_name") or "") if x).strip()
+        name = full or raw.get("username") or raw.get("email")
+        if name:
+            return str(name)
+        raw = raw.get("id")
+        if raw is None:
+            return None
+    key = str(raw)
+    if key in names:
+        return names[key]
+    if isinstance(raw, int) or key.isdigit():
+        summary.unnamed.add(key)
+        return f"label-studio-user-{key}"
+    return key  # an email or a name already
+
+
+@dataclass
+class _Ann:
+    """One annotation of one task, in either export format."""
+
+    tid: object
+    pid: str | None
+    sha: str | None
+    ann_id: object
+    who: str | None
+    created: str
+    updated: str
+    cancelled: bool
+    themes: list
+    tone: object
+    suggested: bool
+    where: str = ""
+
+
+def _json_annotations(task: dict, pos: int, path, names, summary) -> list[_Ann]:
+    data = task["data"]
+    tid, pid = task.get("id"), data.get("paragraph_id")
+    anns = task.get("annotations")
+    if anns is None:
+        anns = []
+    if not isinstance(anns, list):
+        raise TypeError("annotations is not a list")
+    shown = bool(task.get("predictions")) or bool(data.get("suggestion"))
+    out = []
+    for a in anns:
+        themes, tone = [], None
+        for r in a.get("result") or []:
+            value = r.get("value")
+            if not isinstance(value, dict):
+                raise TypeError("a result value is not an object")
+            if r.get("from_name") == "themes":
+                themes = _choices(value, True)
+            elif r.get("from_name") == "tone":
+                tone = _choices(value, False)
+        out.append(_Ann(tid, pid, data.get("text_sha1"), a.get("id"), _person(a.get("completed_by"), names, summary),
+                        a.get("created_at") or "", a.get("updated_at") or a.get("created_at") or "",
+                        bool(a.get("was_cancelled")), themes, tone, shown or bool(a.get("prediction"))))
+    return out
+
+
+def _json_min_annotation(row: dict, names, summary) -> _Ann:
+    return _Ann(row.get("id"), row.get("paragraph_id"), row.get("text_sha1"), row.get("annotation_id"),
+                _person(row.get("annotator"), names, summary), row.get("created_at") or "",
+                row.get("updated_at") or row.get("created_at") or "", bool(row.get("was_cancelled")),
+                _choices(row.get("themes"), True), _choices(row.get("tone"), False), bool(row.get("suggestion")))
+
+
+def _order(a: _Ann, at: str) -> tuple:
+    """Sort key: a time, then Label Studio's annotation id (numerically where it is a number)."""
+    i = a.ann_id
+    return (at, (0, int(i), "") if isinstance(i, int) or str(i).isdigit() else (1, 0, str(i)))
+
+
+def parse_label_studio(data, path, names: dict[str, str] | None = None, passes: dict[str, int] | None = None,
+                       annotator: str | None = None):
+    """``(items, summary)`` of a Label Studio export (JSON or JSON_MIN, told apart per row).
+
+    ``items``: ``(where, pass, dict | Exception)`` for every annotation that gives a label.
+    Routing rule: with ``passes`` (``{annotator name, email or user id: pass}``) each annotator
+    goes to their pass and an unlisted one is rejected; without it, the annotators of each task
+    in the order of their first annotation (``created_at``) are pass 1 and pass 2, and a third
+    is rejected (name the passes with ``passes``). Per task: a skipped (``was_cancelled``) or
+    empty annotation gives no label and is counted; of several annotations by one annotator
+    the latest ``updated_at`` counts and the older ones are counted as superseded.
+    ``annotator`` names an annotation with no ``completed_by``.
+    """
+    names = names or {}
+    summary = LabelStudioSummary()
+    items: list = []
+    if not isinstance(data, list):
+        raise InputError(path, "a Label Studio export must be a JSON list of tasks (export as JSON or JSON_MIN)")
+    by_task: dict = {}
+    formats = set()
+    for pos, row in enumerate(data):
+        if not isinstance(row, dict):
+            items.append((_where(path, None, None, pos=pos), 0,
+                          InputError(path, f"task at position {pos} is not a JSON object")))
+            continue
+        tid = row.get("id")
+        pid = row["data"].get("paragraph_id") if isinstance(row.get("data"), dict) else row.get("paragraph_id")
+        where = _where(path, tid, pid, pos=pos)
+        try:
+            if isinstance(row.get("data"), dict):
+                formats.add("JSON")
+                anns = _json_annotations(row, pos, path, names, summary)
+                key = ("id", tid) if tid is not None else ("pos", pos)
+                by_task.setdefault(key, [])
+                by_task[key].extend(anns)
+            elif "paragraph_id" in row:
+                formats.add("JSON_MIN")
+                key = ("id", tid) if tid is not None else ("pid", pid)
+                ann = _json_min_annotation(row, names, summary)
+                unannotated = row.get("annotation_id") is None and not ann.themes and ann.tone is None
+                by_task.setdefault(key, []).extend([] if unannotated else [ann])  # a task nobody annotated
+            else:
+                items.append((where, 0, InputError(path, (
+                    f"{where[len(str(path)) + 2:]} has no 'data' object and no 'paragraph_id': not a task of "
+                    "Label Studio's JSON or JSON_MIN export (export the project as JSON)"))))
+        except (AttributeError, TypeError, IndexError, KeyError):
+            items.append((where, 0, InputError(path, (
+                f"{where[len(str(path)) + 2:]}: annotations are not in Label Studio's JSON or JSON_MIN export format"))))
+    summary.format = "+".join(sorted(formats))
+    summary.tasks = len(by_task)
+    for key, anns in by_task.items():
+        summary.annotations += len(anns)
+        if not anns:
+            summary.unannotated += 1
+            continue
+        kept: dict = {}
+        for a in anns:
+            a.who = a.who or annotator
+            a.where = _where(path, a.tid, a.pid, a.ann_id, a.who)
+            if a.cancelled:
+                summary.skipped.append(a.where)
+            elif not a.themes and a.tone in (None, ""):
+                summary.empty.append(a.where)
+            else:
+                old = kept.get(a.who)
+                if old is None or _order(a, a.updated) > _order(old, old.updated):
+                    if old is not None:
+                        summary.superseded.append(old.where)
+                    kept[a.who] = a
+                else:
+                    summary.superseded.append(a.where)
+        order = sorted(kept.values(), key=lambda a: _order(a, a.created))
+        for rank, a in enumerate(order, 1):
+            if passes:
+                p = passes.get(a.who or "")
+                if p is None:
+                    items.append((a.where, 0, LabelError(f"{a.where}: annotator {a.who!r} has no pass "
+                                                         f"(known: {', '.join(sorted(passes))})")))
+                    continue
+            elif rank > 2:
+                items.append((a.where, 0, LabelError(
+                    f"{a.where}: a third annotator of this task; only two passes are routed by order "
+                    "(map annotators to passes with --pass NAME=N)")))
+                continue
+            else:
+                p = rank
+            rec = {"paragraph_id": a.pid, "text_sha1": a.sha, "themes": a.themes, "tone": a.tone,
+                   "annotator": a.who or "", "annotated_at": a.updated or _now()}
+            if a.suggested:
+                rec["suggested"] = True
+            items.append((a.where, p, rec))
+    return items, summary
+
+
+def _finisher(annotator):
+    """``finish(where, record) -> (where, Label | Exception)`` filling a missing annotator and time."""
     def finish(where, rec):
         if isinstance(rec, Exception):
             return where, rec
@@ -134,33 +421,87 @@ def read_judgements(path, annotator: str | None = None):
         except LabelError as e:
             return where, e
 
-    if suffix == ".json":
+    return finish
+
+
+def _read_text(path) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(path, f"cannot read ({e.strerror})") from None
+
+
+def _read_json_doc(path):
+    text = _read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(path, f"invalid JSON ({e.msg})", e.lineno) from None
+    except (RecursionError, ValueError) as e:
+        raise InputError(path, f"invalid JSON ({type(e).__name__})") from None
+
+
+def read_routed_judgements(path, annotator: str | None = None, names: dict[str, str] | None = None,
+                           passes: dict[str, int] | None = None):
+    """``(items, summary)``: ``(where, pass, Label | Exception)`` for every judgement of a file.
+
+    A ``.json`` file is a Label Studio export (:func:`parse_label_studio`; ``summary`` its
+    :class:`LabelStudioSummary`); JSONL and CSV judgements are all pass 1 (``summary`` None).
+    """
+    path = Path(path)
+    finish = _finisher(annotator)
+    if path.suffix.lower() == ".json":
+        items, summary = parse_label_studio(_read_json_doc(path), path, names, passes, annotator)
+        return [(where, p, finish(where, rec)[1]) for where, p, rec in items], summary
+    return [(where, 1, item) for where, item in read_judgements(path, annotator)], None
+
+
+def read_judgements(path, annotator: str | None = None):
+    """Yield ``(where, Label | Exception)`` for every judgement in an annotation file.
+
+    Accepts a Label Studio JSON or JSON_MIN export (every annotation; see
+    :func:`parse_label_studio`), JSONL (``themes`` a list) or CSV (``themes`` separated by
+    ``;`` or ``|``). ``annotator`` fills a missing annotator.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".json", ".csv"):
+        yield from _jsonl_judgements(path, annotator)
+        return
+    if path.suffix.lower() == ".json":
+        for where, _p, item in read_routed_judgements(path, annotator)[0]:
+            yield where, item
+        return
+    text = _read_text(path)
+    finish = _finisher(annotator)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames and {"annotation_id", "annotator"} <= set(reader.fieldnames):
+        raise InputError(path, "this is Label Studio's CSV export, which vistance does not read; "
+                               "export the project as JSON (or JSON_MIN) instead")
+    while True:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(path, f"invalid JSON ({e.msg})", e.lineno) from None
-        except (RecursionError, ValueError) as e:
-            raise InputError(path, f"invalid JSON ({type(e).__name__})") from None
-        for where, rec in _from_label_studio(data, path, annotator):
-            yield finish(where, rec)
-    elif suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        while True:
-            try:
-                row = next(reader, None)
-            except csv.Error as e:  # e.g. a field over the csv module's size limit
-                n = reader.line_num + 1
-                yield f"{path}:{n}", InputError(path, f"broken CSV ({e}); the rest of the file is skipped", n)
-                break
-            if row is None:
-                break
-            row = dict(row)
-            raw = row.get("themes") if isinstance(row.get("themes"), str) else ""
-            row["themes"] = [t.strip() for t in raw.replace("|", ";").split(";") if t.strip()]
-            yield finish(f"{path}:{reader.line_num}", row)
-    else:
-        # split on line ends only: str.splitlines() would also cut at U+2028, U+0085, ... inside strings
-        for i, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
+            row = next(reader, None)
+        except csv.Error as e:  # e.g. a field over the csv module's size limit
+            n = reader.line_num + 1
+            yield f"{path}:{n}", InputError(path, f"broken CSV ({e}); the rest of the file is skipped", n)
+            break
+        if row is None:
+            break
+        row = dict(row)
+        raw = row.get("themes") if isinstance(row.get("themes"), str) else ""
+        row["themes"] = [t.strip() for t in raw.replace("|", ";").split(";") if t.strip()]
+        yield finish(f"{path}:{reader.line_num}", row)
+
+
+def _jsonl_judgements(path, annotator):
+    """JSONL judgements through :func:`vistance.io.iter_lines` (line ends only, BOM, UTF-16)."""
+    finish = _finisher(annotator)
+    try:
+        for i, line in iter_lines(path):
+            if isinstance(line, InputError):
+                yield f"{path}:{i}", line
+                continue
             if not line.strip():
                 continue
             try:
@@ -169,33 +510,139 @@ def read_judgements(path, annotator: str | None = None):
                 yield f"{path}:{i}", e
                 continue
             yield finish(f"{path}:{i}", rec)
+    except OSError as e:
+        raise InputError(path, f"cannot read ({e.strerror})") from None
 
 
-def judgements_to_import(path, paragraphs=None, annotator: str | None = None):
-    """Valid labels and rejection messages of one annotation file.
+@dataclass
+class ImportResult:
+    """Valid labels by pass (1: first coding, 2: blind second coding), rejections, and for a
+    Label Studio export the :class:`LabelStudioSummary`."""
 
-    With ``paragraphs``, a judgement whose paragraph is unknown or whose
-    ``text_sha1`` does not match the current text is rejected (stale).
+    by_pass: dict[int, list[Label]] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)
+    label_studio: LabelStudioSummary | None = None
+
+    def labels(self, n: int = 1) -> list[Label]:
+        return self.by_pass.get(n, [])
+
+
+def import_judgements(path, paragraphs=None, annotator: str | None = None, names: dict[str, str] | None = None,
+                      passes: dict[str, int] | None = None) -> ImportResult:
+    """Every judgement of one annotation file, validated and routed to its pass.
+
+    With ``paragraphs``, a judgement whose paragraph is unknown or whose ``text_sha1`` does
+    not match the current text is rejected (stale). ``names``: Label Studio user id/email ->
+    name (:func:`read_users_file`, :func:`fetch_user_names`); ``passes``: annotator -> pass
+    (see :func:`parse_label_studio` for the rule without it).
     """
     by_id = {p.paragraph_id: p.text_sha1 for p in paragraphs} if paragraphs is not None else None
-    ok: list[Label] = []
-    rejected: list[str] = []
-    seen: set[str] = set()
-    for where, item in read_judgements(path, annotator):
+    items, summary = read_routed_judgements(path, annotator, names, passes)
+    res = ImportResult(label_studio=summary)
+    seen: set[tuple[int, str]] = set()
+    for where, n, item in items:
         if isinstance(item, Exception):
-            rejected.append(str(item))
+            res.rejected.append(str(item))
             continue
-        if item.paragraph_id in seen:
-            rejected.append(f"{where}: duplicate judgement of {item.paragraph_id!r} in the same file")
+        if (n, item.paragraph_id) in seen:
+            what = "in the same file" if summary is None else f"for pass {n} in the same export"
+            res.rejected.append(f"{where}: duplicate judgement of {item.paragraph_id!r} {what}")
             continue
         if by_id is not None:
             digest = by_id.get(item.paragraph_id)
             if digest is None:
-                rejected.append(f"{where}: unknown paragraph_id {item.paragraph_id!r}")
+                res.rejected.append(f"{where}: unknown paragraph_id {item.paragraph_id!r}")
                 continue
             if digest != item.text_sha1:
-                rejected.append(f"{where}: stale judgement of {item.paragraph_id!r}: text_sha1 does not match the current text")
+                res.rejected.append(f"{where}: stale judgement of {item.paragraph_id!r}: "
+                                    "text_sha1 does not match the current text")
                 continue
-        seen.add(item.paragraph_id)
-        ok.append(item)
-    return ok, rejected
+        seen.add((n, item.paragraph_id))
+        res.by_pass.setdefault(n, []).append(item)
+        if summary is not None:
+            summary.by_pass[n] += 1
+    return res
+
+
+def judgements_to_import(path, paragraphs=None, annotator: str | None = None):
+    """``(labels, rejections)`` of one annotation file: the first-pass labels of
+    :func:`import_judgements` (a second annotator's labels are named among the rejections,
+    with the advice to import them with a second-pass target)."""
+    res = import_judgements(path, paragraphs, annotator)
+    rejected = list(res.rejected)
+    for n, labs in sorted(res.by_pass.items()):
+        if n != 1:
+            rejected += [f"{path}: {l.paragraph_id}: pass-{n} judgement by {l.annotator} not imported here "
+                         "(use import_judgements / --second-into)" for l in labs]
+    return res.labels(1), rejected
+
+
+def disagreements(first: list[Label], second: list[Label]) -> list[dict]:
+    """An adjudication batch: one record per paragraph both passes coded differently.
+
+    Records hold ``paragraph_id``, ``text_sha1``, ``coding_1`` and ``coding_2`` (themes, tone,
+    annotator, and ``suggested`` when a suggestion was shown) and ``disagree_on`` (``themes``
+    and/or ``tone``) -- the shape of ``labels/adjudication.jsonl`` without the decision, which
+    the adjudicator adds (``decision``, ``chosen``, ``adjudicator``, ``reason``).
+    """
+    b = {l.paragraph_id: l for l in second}
+    out = []
+    for x in sorted(first, key=lambda l: l.paragraph_id):
+        y = b.get(x.paragraph_id)
+        if y is None or x.text_sha1 != y.text_sha1:
+            continue
+        on = [k for k in ("themes", "tone") if getattr(x, k) != getattr(y, k)]
+        if not on:
+            continue
+        coding = lambda l: {k: v for k, v in (("themes", l.themes), ("tone", l.tone), ("annotator", l.annotator),
+                                               ("suggested", l.suggested)) if v is not None}
+        out.append({"paragraph_id": x.paragraph_id, "text_sha1": x.text_sha1,
+                    "coding_1": coding(x), "coding_2": coding(y), "disagree_on": on})
+    return out
+
+
+def export_adjudication(first: list[Label], second: list[Label], out) -> int:
+    """Write :func:`disagreements` as JSONL (atomically); returns how many."""
+    return write_jsonl(out, disagreements(first, second))
+
+
+def agreement_by_suggestion(first: list[Label], second: list[Label], report=None) -> dict:
+    """Agreement on the double-coded paragraphs split by whether a model suggestion was shown.
+
+    ``{"with_suggestion": report, "without_suggestion": report}`` where ``report`` is the
+    agreement function (``vistance.labels.agreement.agreement_report``); a paragraph counts as
+    suggested when either coding was made with a suggestion shown. Anchoring on suggestions
+    inflates agreement: the two figures side by side measure it.
+    """
+    if report is None:
+        from vistance.labels.agreement import agreement_report as report
+    b = {l.paragraph_id: l for l in second}
+    shown = {l.paragraph_id for l in first if l.suggested} | {l.paragraph_id for l in second if l.suggested}
+    common = [l for l in first if l.paragraph_id in b]
+    w = [l for l in common if l.paragraph_id in shown]
+    wo = [l for l in common if l.paragraph_id not in shown]
+    return {"with_suggestion": report(w, [b[l.paragraph_id] for l in w]),
+            "without_suggestion": report(wo, [b[l.paragraph_id] for l in wo])}
+
+
+def suggestion_agreement_lines(agreement: dict | None) -> list[str]:
+    """Markdown lines for the dataset card: agreement with and without model suggestions shown
+    (``agreement["by_suggestion"]``, written by ``vistance agreement``); none when no label
+    recorded a suggestion."""
+    by = (agreement or {}).get("by_suggestion") or {}
+    rows = [(k, r) for k, r in (("with a model suggestion shown", by.get("with_suggestion")),
+                                ("without a suggestion", by.get("without_suggestion"))) if r]
+    if not any(r.get("n") for _, r in rows):
+        return []
+    L = ["", "Pre-annotation anchors annotators on the model's answer, so agreement is reported apart "
+             "for paragraphs coded with and without a model suggestion shown:", "",
+         "| double-coded paragraphs | n | tone α | tone raw agreement | themes mean α | themes exact same set |",
+         "|---|---|---|---|---|---|"]
+    for name, r in rows:
+        if not r.get("n"):
+            L.append(f"| {name} | 0 | – | – | – | – |")
+            continue
+        t, th = r["tone"], r["themes"]
+        L.append(f"| {name} | {r['n']} | {t['alpha']:.3f} | {t['agreement']:.3f} | {th['mean_alpha']:.3f} | "
+                 f"{th['exact_set_agreement']:.3f} |")
+    return L

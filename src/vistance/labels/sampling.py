@@ -65,3 +65,23 @@ def select_for_annotation(paragraphs, n_articles_budget: int, per_article_cap: i
             chosen_ids.add(p.paragraph_id)
     order = {p.paragraph_id: i for i, p in enumerate(paragraphs)}
     return sorted(chosen, key=lambda p: order[p.paragraph_id])
+
+
+def choose_heldout_articles(paragraphs, min_units: int, seed: int = 13) -> list[str]:
+    """Whole articles chosen at random (seeded) until they hold ``min_units`` units.
+
+    This is how a cross-corpus test set is drawn *before* any model sees the corpus:
+    no keyword, score or label takes part. Returns the article ids in drawing order.
+    """
+    by_article: dict[str, int] = defaultdict(int)
+    for p in paragraphs:
+        by_article[p.article_id] += 1
+    order = sorted(by_article)
+    random.Random(seed).shuffle(order)
+    chosen, total = [], 0
+    for a in order:
+        if total >= min_units:
+            break
+        chosen.append(a)
+        total += by_article[a]
+    return chosen

@@ -32,11 +32,14 @@ class Label:
     annotator: str
     annotated_at: str
     note: str | None = None
+    codebook: str | None = None  # the codebook version the judgement followed (labels/CODEBOOK.md)
+    suggested: bool | None = None  # True: the annotator was shown a model's suggestion (pre-annotation)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["note"] is None:
-            d.pop("note")
+        for key in ("note", "codebook", "suggested"):
+            if d[key] is None:
+                d.pop(key)
         return d
 
 
@@ -88,7 +91,15 @@ def label_from_dict(d: dict, where: str = "") -> Label:
         paragraph_id=d["paragraph_id"], text_sha1=d["text_sha1"],
         themes=check_themes(d["themes"], where), tone=check_tone(d["tone"], where),
         annotator=d["annotator"], annotated_at=str(at), note=d.get("note"),
+        codebook=str(d["codebook"]) if d.get("codebook") is not None else None,
+        suggested=_suggested(d.get("suggested"), prefix),
     )
+
+
+def _suggested(value, prefix: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise LabelError(f"{prefix}suggested must be true or false, got {value!r}")
 
 
 def themes_to_vector(themes) -> list[int]:

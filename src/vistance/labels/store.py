@@ -6,13 +6,12 @@ rule/model labels in ``labels/silver/`` (never mixed into gold or evaluation).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 from vistance.errors import InputError, LabelError
-from vistance.io import atomic_write, file_lock, iter_lines, parse_json_line
+from vistance.io import atomic_write, dumps_line, file_lock, iter_jsonl
 from vistance.labels.schema import Label, label_from_dict
 
 
@@ -26,21 +25,15 @@ def read_labels(path, allow_missing: bool = True) -> list[Label]:
     labels: list[Label] = []
     seen: dict[str, int] = {}
     try:
-        for lineno, line in iter_lines(path):
-            if isinstance(line, InputError):
-                raise LabelError(str(line))
-            if not line.strip():
-                continue
+        for lineno, obj in iter_jsonl(path, objects=False):
             where = f"{path}:{lineno}"
-            try:
-                obj = parse_json_line(line, path, lineno)
-            except InputError as e:
-                raise LabelError(str(e)) from None
             lab = label_from_dict(obj, where)
             if lab.paragraph_id in seen:
                 raise LabelError(f"{where}: duplicate paragraph_id {lab.paragraph_id!r} (first on line {seen[lab.paragraph_id]})")
             seen[lab.paragraph_id] = lineno
             labels.append(lab)
+    except InputError as e:
+        raise LabelError(str(e)) from None
     except OSError as e:
         raise LabelError(f"{path}: cannot read the label file ({e.strerror or e})") from None
     return labels
@@ -51,7 +44,7 @@ def write_labels(path, labels: Iterable[Label]) -> None:
     labels = sorted(labels, key=lambda l: l.paragraph_id)
     with atomic_write(path) as fh:
         for lab in labels:
-            fh.write(json.dumps(lab.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+            fh.write(dumps_line(lab.to_dict(), sort_keys=True))
 
 
 @dataclass

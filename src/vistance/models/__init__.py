@@ -11,6 +11,8 @@ REGISTRY = {
     "lexicon": "vistance.models.lexicon:LexiconModel",
     "tfidf": "vistance.models.tfidf:TfidfModel",
     "transformer": "vistance.models.transformer:TransformerModel",
+    "embedding": "vistance.models.embedding:EmbeddingModel",
+    "ensemble": "vistance.models.ensemble:EnsembleModel",
 }
 
 

@@ -10,7 +10,7 @@ the model with the segmenter recorded in its folder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import ClassVar, Protocol, Sequence
 
 import numpy as np
 
@@ -87,3 +87,70 @@ class Model(Protocol):
 
     @classmethod
     def load(cls, folder) -> "Model": ...
+
+
+class ModelBase:
+    """What a model kind declares about itself (class attributes), with safe defaults.
+
+    Code outside ``vistance.models`` asks these instead of testing ``kind`` names, so a
+    new kind is one file plus one :data:`~vistance.models.REGISTRY` line:
+
+    ``kind``                registry key, written to the folder manifest (required)
+    ``stochastic``          results move with the seed (evaluation runs seed variance by default)
+    ``seeded``              the constructor takes ``seed`` (training passes the pipeline seed)
+    ``baseline``            a baseline that the other models are tested against in ``compare``
+    ``needs_segmentation``  word-segments raw text inside, with its ``segmenter`` parameter
+    ``can_explain``         has ``explain(text, k=5) -> dict`` (``predict --explain``)
+    ``fork_safe``           ``predict_proba`` may run in forked worker processes (CPU only,
+                            no threads or GPU state of its own)
+    ``card_text``           completes "This model is …" on its model card
+    ``library_name``        the Hugging Face card's ``library_name``
+
+    ``Params`` is a pydantic model (``extra="forbid"``) of the constructor's keyword
+    arguments, built from ``__init__``'s signature (defaults live there only) unless the
+    class defines its own ``Params``.
+    """
+
+    kind: ClassVar[str] = ""
+    stochastic: ClassVar[bool] = False
+    seeded: ClassVar[bool] = True
+    baseline: ClassVar[bool] = False
+    needs_segmentation: ClassVar[bool] = False
+    can_explain: ClassVar[bool] = False
+    fork_safe: ClassVar[bool] = False
+    card_text: ClassVar[str] = "a vistance model"
+    library_name: ClassVar[str | None] = None
+    Params: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "Params" not in cls.__dict__:
+            cls.Params = params_model(cls)
+
+    @classmethod
+    def checkpoint_of(cls, spec: dict) -> str | None:
+        """The base checkpoint a parameter ``spec`` starts from (for the card); ``None`` if none."""
+        return None
+
+
+def params_model(cls) -> type:
+    """A pydantic model (``extra="forbid"``) of ``cls.__init__``'s keyword parameters."""
+    import inspect
+    import typing
+
+    from pydantic import ConfigDict, create_model
+
+    init = cls.__init__
+    if init is object.__init__:
+        return create_model(f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", protected_namespaces=()))
+    try:
+        hints = typing.get_type_hints(init)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation only loses type checking
+        hints = {}
+    fields = {}
+    for name, p in inspect.signature(init).parameters.items():
+        if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = ... if p.default is p.empty else p.default
+        fields[name] = (hints.get(name, typing.Any), default)
+    return create_model(f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", protected_namespaces=()), **fields)

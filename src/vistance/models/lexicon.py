@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vistance.labels.schema import OTHER, THEMES, TONES
-from vistance.models.base import Scores
+from vistance.models.base import ModelBase, Scores
 from vistance.models.folder import read_manifest, write_manifest
 from vistance.text.normalize import normalize
 
@@ -31,10 +31,16 @@ def _compile(cues: list[str]) -> re.Pattern:
     return re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])") if alts else re.compile(r"(?!x)x")
 
 
-class LexiconModel:
+class LexiconModel(ModelBase):
     """Cue-word counts -> theme and tone scores."""
 
     kind = "lexicon"
+    seeded = False
+    baseline = True
+    fork_safe = True
+    library_name = "sklearn"
+    card_text = ("a lexicon baseline: hand-written cue lists per theme and tone (`vistance/data/lexicon.json`), "
+                 "no learning")
 
     def __init__(self, lexicon_path: str | None = None):
         self.lexicon_path = lexicon_path

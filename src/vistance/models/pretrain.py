@@ -114,8 +114,8 @@ def pretrain_mlm(
     from transformers import (AutoModelForMaskedLM, DataCollatorForLanguageModeling, PrinterCallback, Trainer,
                               TrainerCallback, TrainingArguments, set_seed)
 
-    from vistance.models.transformer import (_load_pretrained, _verify_checkpoint_folder, load_tokenizer,
-                                             max_tokens_allowed)
+    from vistance.models.transformer.checkpoint import (load_pretrained, load_tokenizer, max_tokens_allowed,
+                                                        verify_checkpoint_folder)
 
     if max_steps is None or int(max_steps) < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
@@ -140,12 +140,12 @@ def pretrain_mlm(
         source = out
         lr = 5e-4 if learning_rate is None else learning_rate
     else:
-        _verify_checkpoint_folder(init, seg.name)
+        verify_checkpoint_folder(init, seg.name)
         source = init
         lr = 5e-5 if learning_rate is None else learning_rate
     tok = load_tokenizer(source)
     set_seed(seed)
-    model = _load_pretrained(AutoModelForMaskedLM, source)
+    model = load_pretrained(AutoModelForMaskedLM, source)
     limit = max_tokens_allowed(model.config)
     if max_length > limit:
         raise ValueError(f"max_length={max_length} exceeds what {source} allows ({limit})")

@@ -9,13 +9,13 @@ from pathlib import Path
 from vistance.config import model_params
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset
 from vistance.io import atomic_write
-from vistance.models import build_model
+from vistance.models import build_model, model_class
 
 
 def fit_rows(kind: str, spec: dict, train_rows: list[dict], valid_rows: list[dict] | None = None, seed: int | None = None):
     """Build a model of ``kind`` with ``spec`` (and ``seed`` if given) and fit it on rows."""
     spec = dict(spec)
-    if seed is not None and kind != "lexicon":
+    if seed is not None and model_class(kind).seeded:
         spec["seed"] = seed
     model = build_model(kind, **spec)
     valid = None

@@ -1,0 +1,193 @@
+"""``vistance annotate export|import|export-adjudication``: annotation batches out and back in.
+
+Label Studio specifics (every annotator kept, real names, JSON and JSON_MIN, model
+pre-annotations) are described in ``docs/annotation.md``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vistance.cli._common import OK, PARTIAL, err, note, paragraphs_or_none
+from vistance.errors import VistanceError
+
+
+def _model_predictions(folder):
+    """``(texts -> Scores, model_version)`` of a saved model folder (the CLI loads models, labels/ does not)."""
+    from vistance.models import load_model
+    from vistance.models.folder import read_manifest
+
+    model = load_model(folder)
+    kind = read_manifest(Path(folder)).get("kind", "model")
+    return model.predict_proba, f"vistance-{kind}:{Path(folder).resolve().name}"
+
+
+def cmd_annotate_export(a) -> int:
+    from vistance.labels.annotation_io import export_batch
+    from vistance.labels.sampling import select_for_annotation
+    from vistance.labels.store import read_labels
+
+    if a.predictions_from and a.format != "labelstudio":
+        err("--predictions-from needs --format labelstudio")
+        return 2
+    paras = paragraphs_or_none(a.paragraphs)
+    done = {lab.paragraph_id for f in (a.exclude or []) for lab in read_labels(f)}
+    if a.ids:
+        wanted = [line.strip() for line in Path(a.ids).read_text(encoding="utf-8").splitlines() if line.strip()]
+        by_id = {p.paragraph_id: p for p in paras}
+        for w in wanted:
+            if w not in by_id:
+                err(f"{a.ids}: unknown paragraph id {w!r}")
+        chosen = [by_id[w] for w in wanted if w in by_id and w not in done]
+    elif a.strategy:
+        chosen = _active_batch(a, paras, done)
+    else:
+        chosen = select_for_annotation(paras, a.n, seed=a.seed, exclude=done, stratum_quota=a.stratum_quota)
+    predictions = version = None
+    if a.predictions_from:
+        predictions, version = _model_predictions(a.predictions_from)
+    n = export_batch(chosen, a.out, fmt=a.format, predictions=predictions, model_version=version)
+    extra = f", with suggestions of {version}" if version else ""
+    note(f"exported {n} paragraph(s) to {a.out} ({a.format}{extra})")
+    return OK
+
+
+def _active_batch(a, paras, done):
+    """``--strategy``: the sampler chooses; the model (unless random) only scores the pool."""
+    from collections import Counter
+
+    from vistance.io import read_json
+    from vistance.labels.active import choose_batch
+    from vistance.labels.store import read_labels
+
+    excluded = read_json(a.exclude_articles)["articles"] if a.exclude_articles else []
+    pool = [p for p in paras if p.paragraph_id not in done and p.article_id not in set(excluded)]
+    scores = None
+    if a.strategy != "random":
+        if not a.model:
+            raise VistanceError(f"--strategy {a.strategy} needs --model (a model folder that scores the pool)")
+        from vistance.models import load_model
+
+        scores = load_model(a.model).predict_proba([p.text for p in pool])
+    counts = Counter()
+    for f in a.exclude or []:
+        for lab in read_labels(f):
+            counts.update(lab.themes)
+            counts[lab.tone] += 1
+    return choose_batch(pool, a.n, strategy=a.strategy, seed=a.seed, labelled=done, excluded_articles=excluded,
+                        scores=scores, label_counts=counts)
+
+
+def _passes(pairs) -> dict[str, int]:
+    out = {}
+    for p in pairs or []:
+        name, sep, n = p.rpartition("=")
+        if not sep or not name or n not in ("1", "2"):
+            raise SystemExit(f"vistance: --pass wants NAME=1 or NAME=2, got {p!r}")
+        out[name] = int(n)
+    return out
+
+
+def cmd_annotate_import(a) -> int:
+    from vistance.labels.annotation_io import fetch_user_names, import_judgements, read_users_file
+    from vistance.labels.store import merge_labels
+
+    try:
+        passes = _passes(a.passes)
+    except SystemExit as e:
+        err(str(e).removeprefix("vistance: "))
+        return 2
+    names: dict[str, str] = {}
+    if a.users:
+        names.update(read_users_file(a.users))
+    if a.label_studio_url:
+        token = a.label_studio_token or os.environ.get("LABEL_STUDIO_API_KEY")
+        if not token:
+            err("--label-studio-url needs --label-studio-token or LABEL_STUDIO_API_KEY")
+            return 2
+        names.update(fetch_user_names(a.label_studio_url, token))
+    if passes:  # the mapping may name annotators by user id or email: key it by display name too
+        passes = {**passes, **{names[k]: v for k, v in passes.items() if k in names}}
+    res = import_judgements(a.file, paragraphs_or_none(a.paragraphs), annotator=a.annotator, names=names,
+                            passes=passes or None)
+    rejected = list(res.rejected)
+    targets = {1: a.into, 2: a.second_into}
+    for n, labs in sorted(res.by_pass.items()):
+        if targets.get(n) is None:
+            rejected.append(f"{a.file}: {len(labs)} pass-{n} judgement(s) (a second annotator of the same tasks) "
+                            f"not imported: give --second-into FILE (e.g. labels/second_pass.jsonl)")
+    for r in rejected:
+        err(r)
+    ls = res.label_studio
+    if ls is not None:
+        note(ls.summary())
+        for w in ls.superseded:
+            note(f"  superseded by a later annotation of the same annotator: {w}")
+    conflicts = 0
+    for n, target in targets.items():
+        labs = res.by_pass.get(n, [])
+        if target is None or (n == 2 and not labs):
+            continue
+        merged = merge_labels(target, labs, replace=a.replace)
+        conflicts += len(merged.conflicts)
+        for old, new in merged.conflicts:
+            err(f"conflict: {old.paragraph_id} is labelled {old.themes}/{old.tone} by {old.annotator} in {target}; "
+                f"{a.file} says {new.themes}/{new.tone} by {new.annotator} (kept the existing label; use --replace to override)")
+        note(f"import {a.file} -> {target}: {merged.summary()}" + (f", {len(rejected)} rejected" if n == 1 else ""))
+    return PARTIAL if (rejected or conflicts) else OK
+
+
+def cmd_annotate_export_adjudication(a) -> int:
+    from vistance.labels.annotation_io import export_adjudication
+    from vistance.labels.store import read_labels
+
+    n = export_adjudication(read_labels(a.first, allow_missing=False), read_labels(a.second, allow_missing=False),
+                            a.out)
+    note(f"{n} disagreement(s) -> {a.out} (add decision, chosen, adjudicator and reason to each, "
+         "then append them to labels/adjudication.jsonl)")
+    return OK
+
+
+def add_parsers(sub) -> None:
+    ann = sub.add_parser("annotate", help="annotation batches").add_subparsers(dest="annotate_cmd", required=True)
+    s = ann.add_parser("export", help="write a batch to annotate (Label Studio JSON, JSONL or CSV)")
+    s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
+    s.add_argument("--out", required=True)
+    s.add_argument("--format", choices=["labelstudio", "jsonl", "csv"], default="jsonl")
+    s.add_argument("--n", type=int, default=200, help="paragraph budget for whole foreign-affairs articles")
+    s.add_argument("--stratum-quota", type=int, default=0, help="extra paragraphs per rare-theme stratum")
+    s.add_argument("--ids", help="file with one paragraph id a line (instead of sampling)")
+    s.add_argument("--exclude", nargs="*", default=["labels/gold.jsonl"], help="label files whose paragraphs are skipped")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--strategy", choices=["random", "uncertainty", "margin", "diverse", "balanced"],
+                   help="active learning: the sampler chooses the batch (see vistance.labels.active); "
+                        "without it, whole foreign-affairs articles by keyword density")
+    s.add_argument("--model", help="model folder that scores the pool (every --strategy but random)")
+    s.add_argument("--exclude-articles", metavar="JSON",
+                   help="a JSON file with 'articles' never to sample from (e.g. labels/vietnews_test_articles.json)")
+    s.add_argument("--predictions-from", metavar="MODEL",
+                   help="model folder whose themes/tone (with scores) pre-annotate each Label Studio task")
+    s.set_defaults(func=cmd_annotate_export)
+
+    s = ann.add_parser("import", help="validate and merge judgements into label files (atomic, locked)",
+                       description="A Label Studio export (JSON or JSON_MIN) brings every annotation: per task, "
+                                   "the first annotator goes to --into, a second to --second-into "
+                                   "(or map annotators with --pass NAME=N).")
+    s.add_argument("file")
+    s.add_argument("--into", default="labels/gold.jsonl", help="label file of the first pass")
+    s.add_argument("--second-into", help="label file of the second pass (a second annotator of the same task)")
+    s.add_argument("--paragraphs", help="paragraphs JSONL to check ids and text hashes against")
+    s.add_argument("--annotator", help="annotator name for records that lack one")
+    s.add_argument("--users", help="Label Studio's /api/users JSON: user ids -> annotator names")
+    s.add_argument("--label-studio-url", help="fetch annotator names from this Label Studio (needs label-studio-sdk)")
+    s.add_argument("--label-studio-token", help="its API token (default: $LABEL_STUDIO_API_KEY)")
+    s.add_argument("--pass", dest="passes", action="append", metavar="NAME=N",
+                   help="route an annotator (name, email or user id) to pass 1 or 2; repeat per annotator")
+    s.add_argument("--replace", action="store_true", help="replace conflicting existing labels (deliberate re-judgement)")
+    s.set_defaults(func=cmd_annotate_import)
+
+    s = ann.add_parser("export-adjudication", help="disagreements of two passes -> an adjudication batch (JSONL)")
+    s.add_argument("--first", default="labels/first_pass.jsonl")
+    s.add_argument("--second", default="labels/second_pass.jsonl")
+    s.add_argument("--out", default="labels/adjudication_batch.jsonl")
+    s.set_defaults(func=cmd_annotate_export_adjudication)

@@ -1,0 +1,29 @@
+"""``vistance cards``."""
+from __future__ import annotations
+
+from vistance.cli._common import OK, config, note
+
+
+def cmd_cards(a) -> int:
+    from vistance.cards.dataset_card import write_dataset_card
+    from vistance.cards.model_card import write_model_cards
+    from vistance.model_specs import check_specs
+
+    cfg = config(a.params)
+    check_specs(cfg)
+    params = cfg.as_params()
+    paths = write_model_cards(params, a.experiments)
+    paths.append(write_dataset_card(params, a.dataset_stats, a.agreement, a.out_dataset_card))
+    for p in paths:
+        note(f"wrote {p}")
+    return OK
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("cards", help="model cards and the dataset card from what ran")
+    s.add_argument("--experiments", default="experiments")
+    s.add_argument("--dataset-stats", default="data/dataset_stats.json")
+    s.add_argument("--agreement", default="labels/agreement.json")
+    s.add_argument("--out-dataset-card", default="labels/README.md")
+    s.add_argument("--params", default="params.yaml")
+    s.set_defaults(func=cmd_cards)

@@ -1,0 +1,44 @@
+"""``vistance evaluate`` and ``compare`` (``labels issues`` lives with the label commands)."""
+from __future__ import annotations
+
+from vistance.cli._common import OK, config, note
+
+
+def cmd_evaluate(a) -> int:
+    from vistance.evaluation.evaluate import evaluate_model
+    from vistance.model_specs import checked_spec
+
+    model = a.model or f"experiments/models/{a.name}"
+    cfg = config(a.params)
+    checked_spec(cfg, a.name)
+    r = evaluate_model(a.name, cfg.as_params(), a.dataset, model, a.out)
+    tone, themes = r["headline"]["tone_macro_f1"], r["headline"]["themes_sample_f1"]
+    note(f"{a.name}: tone macro-F1 {tone['value']:.3f} [{tone['low']:.3f}, {tone['high']:.3f}], "
+         f"themes sample-F1 {themes['value']:.3f} [{themes['low']:.3f}, {themes['high']:.3f}]")
+    return OK
+
+
+def cmd_compare(a) -> int:
+    from vistance.evaluation.compare import compare_models
+    from vistance.model_specs import check_specs
+
+    cfg = config(a.params)
+    check_specs(cfg, cfg.compare.models)
+    out = compare_models(cfg.as_params(), a.experiments)
+    note(f"wrote {out}")
+    return OK
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("evaluate", help="metrics, CIs, CV and generalisation splits for one model")
+    s.add_argument("name")
+    s.add_argument("--dataset", default="data/dataset")
+    s.add_argument("--model", help="model folder (default experiments/models/NAME)")
+    s.add_argument("--out", default="experiments")
+    s.add_argument("--params", default="params.yaml")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("compare", help="comparison table, paired tests, plots, best model")
+    s.add_argument("--experiments", default="experiments")
+    s.add_argument("--params", default="params.yaml")
+    s.set_defaults(func=cmd_compare)

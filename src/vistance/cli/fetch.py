@@ -1,0 +1,57 @@
+"""``vistance corpus fetch NAME``: the extended corpora from their public upstream archives."""
+from __future__ import annotations
+
+from vistance.cli._common import OK, note
+
+
+def cmd_fetch(a) -> int:
+    from tqdm.auto import tqdm
+
+    from vistance.corpus.fetch import DEFAULT_ARCHIVE_DIRS, DEFAULT_ROOT, fetch_corpus
+
+    bar = None
+
+    def progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"download {a.name}", disable=None)
+        bar.update(done - bar.n)
+
+    out = a.out or DEFAULT_ROOT / a.name
+    try:
+        report = fetch_corpus(a.name, archive=a.archive, out=out, reference=a.reference,
+                              archive_dirs=tuple(a.archive_dir or DEFAULT_ARCHIVE_DIRS),
+                              download_ok=not a.no_download, timeout=a.timeout, progress=progress,
+                              optional=a.optional)
+    finally:
+        if bar is not None:
+            bar.close()
+    for n in report.notes:
+        note(f"note: {n}")
+    if not report.fetched:
+        note(report.message)
+        return OK  # --optional: the pipeline goes on with what it has
+    note(report.summary())
+    return OK
+
+
+def add_parsers(corpus_sub) -> None:
+    """Add ``fetch`` under the ``vistance corpus`` group (``corpus_sub``: its sub-parsers)."""
+    from vistance.corpus.fetch import UPSTREAMS
+
+    s = corpus_sub.add_parser("fetch", help="download (or read --archive) a corpus's upstream archive, "
+                                            "convert and verify it against the committed manifest")
+    s.add_argument("name", choices=sorted(UPSTREAMS))
+    s.add_argument("--archive", help="a local REPO-COMMIT.tar.gz (GitHub source archive) instead of downloading")
+    s.add_argument("--out", help="output folder (default data/corpora/NAME); writes NAME/articles.jsonl")
+    s.add_argument("--reference", help="an existing articles.jsonl to use when it matches the manifest "
+                                       "(e.g. ../shared/corpus/NAME/articles.jsonl)")
+    s.add_argument("--archive-dir", action="append",
+                   help="folder to look for the archive in (repeatable; default data/corpora/downloads "
+                        "and ../shared/upstream); a download goes to the first")
+    s.add_argument("--no-download", action="store_true", help="never use the network")
+    s.add_argument("--timeout", type=float, default=30.0, help="seconds without data before a download fails")
+    s.add_argument("--optional", action="store_true",
+                   help="nothing available (offline, no archive): print what to download and exit 0")
+    s.set_defaults(func=cmd_fetch)
+

@@ -1,0 +1,150 @@
+"""``vistance labels check|build-gold|issues``, ``annotate export|import``, ``agreement``, ``silver``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from vistance.cli._common import OK, PARTIAL, err, note, paragraphs_or_none
+
+
+def cmd_labels_check(a) -> int:
+    from vistance.errors import LabelError
+    from vistance.labels.store import read_labels
+    from vistance.labels.validate import CheckReport, check_against_corpus
+
+    report = CheckReport()
+    paras = paragraphs_or_none(a.paragraphs) if a.paragraphs and Path(a.paragraphs).exists() else None
+    if paras is None:
+        note(f"note: {a.paragraphs} not found; checking the labels against the schema only")
+    for f in a.labels:
+        try:
+            labs = read_labels(f, allow_missing=False)
+        except LabelError as e:
+            report.errors.append(str(e))
+            continue
+        if paras is not None:
+            check_against_corpus(labs, paras, report)
+        else:
+            report.checked += len(labs)
+    for m in report.messages():
+        err(m)
+    orphans = f" ({len(report.orphans)} label(s) for paragraphs not in this corpus)" if report.orphans else ""
+    status = "ok" if report.ok else "FAILED"
+    note(f"labels check {status}: {report.checked} label(s) in {len(a.labels)} file(s){orphans}")
+    return OK if report.ok else PARTIAL
+
+
+def cmd_labels_build_gold(a) -> int:
+    from vistance.io import file_lock
+    from vistance.labels.adjudication import apply_corrections, build_gold, read_adjudications, read_corrections
+    from vistance.labels.store import read_labels, write_labels
+
+    first = read_labels(a.first_pass, allow_missing=False)
+    gold, replaced = build_gold(first, read_adjudications(a.adjudication))
+    gold, corrected = apply_corrections(gold, read_corrections(a.corrections))
+    with file_lock(a.out):
+        write_labels(a.out, gold)
+    note(f"gold: {len(gold)} label(s) -> {a.out} ({replaced} changed by adjudication, "
+         f"{corrected} by the label-quality review)")
+    return OK
+
+
+def cmd_labels_issues(a) -> int:
+    from vistance.evaluation.label_quality import review_labels
+
+    report = review_labels(a.paragraphs, a.labels, a.out, top=a.top, k=a.k, seed=a.seed, segmenter=a.segmenter)
+    note(report.summary())
+    return OK
+
+
+from vistance.cli.annotate import cmd_annotate_export, cmd_annotate_import  # noqa: E402,F401 (moved; aliases)
+
+
+def cmd_agreement(a) -> int:
+    from vistance.io import write_json
+    from vistance.labels.agreement import agreement_report
+    from vistance.labels.store import read_labels
+
+    first, second = read_labels(a.first, allow_missing=False), read_labels(a.second, allow_missing=False)
+    rep = agreement_report(first, second)
+    if any(l.suggested for l in first + second):  # model pre-annotations were shown: measure the anchoring
+        from vistance.labels.annotation_io import agreement_by_suggestion
+
+        rep["by_suggestion"] = agreement_by_suggestion(first, second, agreement_report)
+    if len({lab.codebook for lab in first}) > 1:  # one report per double-coded set (each under one codebook)
+        from vistance.labels.agreement import agreement_by
+
+        rep["by_codebook"] = agreement_by(first, second, key=lambda lab: lab.codebook or "1")
+    if a.out:
+        write_json(a.out, rep)
+    if rep["n"] == 0:
+        err("the two files share no paragraph")
+        return PARTIAL
+    tone, themes = rep["tone"], rep["themes"]
+    print(f"double-coded paragraphs: {rep['n']}")
+    print(f"tone:   Krippendorff alpha {tone['alpha']:.3f}  Cohen kappa {tone['kappa']:.3f}  "
+          f"raw agreement {tone['agreement']:.3f}")
+    print(f"themes: mean alpha {themes['mean_alpha']:.3f}  mean kappa {themes['mean_kappa']:.3f}  "
+          f"exact-set agreement {themes['exact_set_agreement']:.3f}")
+    for name, v in themes["per_label"].items():
+        print(f"  {name:26s} alpha {v['alpha']:.3f}  kappa {v['kappa']:.3f}  support {v['support_first']}/{v['support_second']}")
+    for key, r in rep.get("by_suggestion", {}).items():
+        if r["n"]:
+            print(f"{key.replace('_', ' ')}: {r['n']} paragraph(s), tone alpha {r['tone']['alpha']:.3f}, "
+                  f"themes exact-set agreement {r['themes']['exact_set_agreement']:.3f}")
+    return OK
+
+
+def cmd_silver(a) -> int:
+    from vistance.labels import silver
+
+    if hasattr(silver, "run_silver"):  # the kwargs library function (labels/silver.py)
+        report = silver.run_silver(paragraphs=a.paragraphs, gold_paragraphs=a.gold_paragraphs, gold=a.gold,
+                                   out=a.out, limit=a.limit)
+        summary = getattr(report, "summary", None)
+        if callable(summary):
+            note(summary())
+        return int(getattr(report, "exit_code", OK))
+    return silver.run_silver_cli(a)
+
+
+def add_parsers(sub) -> None:
+    lab = sub.add_parser("labels", help="label files").add_subparsers(dest="labels_cmd", required=True)
+    s = lab.add_parser("check", help="fail on unknown labels, duplicates and stale hashes")
+    s.add_argument("labels", nargs="*", default=["labels/gold.jsonl"])
+    s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
+    s.set_defaults(func=cmd_labels_check)
+
+    s = lab.add_parser("build-gold", help="first-pass labels + adjudications -> gold file")
+    s.add_argument("--first-pass", default="labels/first_pass.jsonl")
+    s.add_argument("--adjudication", default="labels/adjudication.jsonl")
+    s.add_argument("--corrections", default="labels/corrections.jsonl")
+    s.add_argument("--out", default="labels/gold.jsonl")
+    s.set_defaults(func=cmd_labels_build_gold)
+
+    s = lab.add_parser("issues", help="flag likely label errors from cross-validated predictions (confident learning)")
+    s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
+    s.add_argument("--labels", default="labels/gold.jsonl")
+    s.add_argument("--out", default="labels/issues.jsonl")
+    s.add_argument("--top", type=int, default=100, help="keep the best N flags (0: all)")
+    s.add_argument("--k", type=int, default=5, help="cross-validation folds")
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--segmenter", default="pyvi", help="word segmenter of the TF-IDF model")
+    s.set_defaults(func=cmd_labels_issues)
+
+    from vistance.cli import annotate
+
+    annotate.add_parsers(sub)
+
+    s = sub.add_parser("agreement", help="Krippendorff's alpha and Cohen's kappa of two codings")
+    s.add_argument("--first", default="labels/first_pass.jsonl")
+    s.add_argument("--second", default="labels/second_pass.jsonl")
+    s.add_argument("--out", help="write the report as JSON")
+    s.set_defaults(func=cmd_agreement)
+
+    s = sub.add_parser("silver", help="labelling functions -> silver labels, measured against gold")
+    s.add_argument("--paragraphs", required=True)
+    s.add_argument("--gold-paragraphs", default="data/processed/paragraphs.jsonl")
+    s.add_argument("--gold", default="labels/gold.jsonl")
+    s.add_argument("--out", default="labels/silver")
+    s.add_argument("--limit", type=int)
+    s.set_defaults(func=cmd_silver)

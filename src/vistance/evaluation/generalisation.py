@@ -1,0 +1,162 @@
+"""How a model configuration holds up on news it was not trained on.
+
+Each split here re-fits the configuration on a training part and scores a test part
+that shares no article, outlet or collection with it:
+
+``heldout_source_<outlet>``
+    train on everything but one of the largest outlets, test on that outlet;
+``train_news2024_test_seeds``
+    the 2025–26 seed articles (another era) against a model of the 2024–25 news;
+``train_news2024_test_vietnews``
+    the cross-corpus test: the vietnews-fa test articles (2016–19, other outlets,
+    drawn at random before any model saw them) against a model that never saw that
+    collection at all;
+``train_both_test_vietnews``
+    the same test against the model trained on both collections (the pipeline's own
+    model, scored, not re-fitted).
+
+The *generalisation score* of a metric is the mean of (a) the mean over the held-out
+outlets and (b) ``train_news2024_test_vietnews``: the criterion `best` is chosen by.
+Predictions of every split are kept so that paired bootstrap tests can compare two
+models on exactly the same items.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vistance.dataset.splits import CROSS_CORPUS_SPLIT, time_source_split
+from vistance.evaluation.bootstrap import paired_bootstrap as _pb
+from vistance.evaluation.metrics import HEADLINE, headline_with_ci, paired_bootstrap
+from vistance.labels.schema import THEMES, TONES
+
+CROSS_CORPUS = "train_news2024_test_vietnews"
+CROSS_CORPUS_BOTH = "train_both_test_vietnews"
+SELECTION_METRICS = ("tone_macro_f1", "themes_sample_f1")
+
+
+@dataclass
+class SplitResult:
+    """Headline metrics (with article-bootstrap CIs) and the per-item predictions of one split."""
+
+    name: str
+    train: int
+    test: int
+    headline: dict
+    predictions: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"train": self.train, "test": self.test,
+                **{k: v["value"] if isinstance(v, dict) else v for k, v in self.headline.items()},
+                "ci": {k: [v["low"], v["high"]] for k, v in self.headline.items() if isinstance(v, dict)}}
+
+
+def _truth(rows):
+    Y = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows], dtype=int).reshape(-1, len(THEMES))
+    y = np.array([TONES.index(r["tone"]) for r in rows], dtype=int)
+    return Y, y
+
+
+def score_split(name: str, model, train_n: int, test_rows: list[dict], n_boot: int, seed: int) -> SplitResult:
+    """Score ``model`` on ``test_rows``: headline metrics with CIs and prediction records."""
+    sc = model.predict_proba([r["text"] for r in test_rows])
+    Yp, yp = sc.theme_matrix(), sc.tone.argmax(axis=1)
+    Yt, yt = _truth(test_rows)
+    groups = [r["article_id"] for r in test_rows]
+    head = headline_with_ci(Yt, Yp, yt, yp, groups, n_boot=n_boot, seed=seed)
+    preds = []
+    for r, rec in zip(test_rows, sc.records([r["id"] for r in test_rows])):
+        preds.append({"split": name, "id": r["id"], "article_id": r["article_id"], "themes": rec["themes"],
+                      "tone": rec["tone"], "true": {"themes": r["themes"], "tone": r["tone"]}})
+    return SplitResult(name, train_n, len(test_rows), head, preds)
+
+
+def generalisation_splits(all_rows: list[dict], cross_rows: list[dict], heldout_sources: int,
+                          min_test: int = 20) -> list[tuple[str, list[dict], list[dict]]]:
+    """``(name, train_rows, test_rows)`` of every re-fit split (see the module docstring).
+
+    ``all_rows`` are the in-sample rows (train, validation and test of every corpus in
+    training); ``cross_rows`` the cross-corpus test rows, which no split trains on.
+    """
+    out = []
+    tr, te = time_source_split(all_rows, test_corpus="seeds")
+    if tr and te:
+        out.append(("train_news2024_test_seeds", [all_rows[i] for i in tr if all_rows[i]["corpus"] != "vietnews-fa"],
+                    [all_rows[i] for i in te]))
+    sources = Counter(r["source"] for r in all_rows if r["source"] and r["corpus"] not in ("seeds",))
+    for src, _n in sources.most_common(heldout_sources):
+        tr, te = time_source_split(all_rows, test_sources=[src])
+        if len(te) >= min_test:
+            out.append((f"heldout_source_{src}", [all_rows[i] for i in tr], [all_rows[i] for i in te]))
+    if cross_rows:
+        news = [r for r in all_rows if r["corpus"] != "vietnews-fa"]
+        out.append((CROSS_CORPUS, news, cross_rows))
+    return out
+
+
+def generalisation_score(gen: dict) -> dict:
+    """Per selection metric: mean of (mean over held-out outlets) and the cross-corpus split.
+
+    A part that is missing (no outlet large enough, no cross-corpus test on this machine)
+    is left out of the mean; ``None`` when both are missing.
+    """
+    out = {}
+    for m in SELECTION_METRICS:
+        outlets = [v[m] for k, v in gen.items() if k.startswith("heldout_source_") and m in v]
+        parts = []
+        if outlets:
+            parts.append(float(np.mean(outlets)))
+        if CROSS_CORPUS in gen and m in gen[CROSS_CORPUS]:
+            parts.append(float(gen[CROSS_CORPUS][m]))
+        out[m] = float(np.mean(parts)) if parts else None
+    out["parts"] = {"heldout_outlets": sum(k.startswith("heldout_source_") for k in gen),
+                    "cross_corpus": CROSS_CORPUS in gen}
+    return out
+
+
+def paired_generalisation_test(preds_a: list[dict], preds_b: list[dict], metric: str, splits: list[str],
+                               n_boot: int = 1000, seed: int = 0) -> dict | None:
+    """Paired article bootstrap of ``metric(A) - metric(B)``, averaged over ``splits``.
+
+    Both prediction lists must cover the same items of those splits (matched by split and
+    id). Each replicate resamples articles; the difference is computed per split on the
+    replicate's items and averaged, as the generalisation score averages splits.
+    """
+    key = lambda p: (p["split"], p["id"])  # noqa: E731
+    a = {key(p): p for p in preds_a if p["split"] in splits}
+    b = {key(p): p for p in preds_b if p["split"] in splits}
+    items = sorted(set(a) & set(b))
+    if not items or len(items) != len(a) or len(items) != len(b):
+        return None
+    fn = HEADLINE[metric]
+
+    def arrays(src):
+        Y = np.array([[int(t in src[k]["themes"]) for t in THEMES] for k in items], dtype=int)
+        y = np.array([TONES.index(src[k]["tone"]) for k in items], dtype=int)
+        return Y, y
+
+    truth = {k: a[k]["true"] for k in items}
+    Yt = np.array([[int(t in truth[k]["themes"]) for t in THEMES] for k in items], dtype=int)
+    yt = np.array([TONES.index(truth[k]["tone"]) for k in items], dtype=int)
+    Ya, ya = arrays(a)
+    Yb, yb = arrays(b)
+    split_of = np.array([k[0] for k in items])
+    groups = [f"{k[0]}::{a[k]['article_id']}" for k in items]
+    masks = [split_of == s for s in splits if (split_of == s).any()]
+
+    def difference(ix):
+        diffs = []
+        for m in masks:
+            sel = ix[m[ix]]
+            if len(sel) == 0:
+                continue
+            diffs.append(fn(Yt[sel], Ya[sel], yt[sel], ya[sel]) - fn(Yt[sel], Yb[sel], yt[sel], yb[sel]))
+        return float(np.mean(diffs)) if diffs else 0.0
+
+    return {"metric": metric, "splits": list(splits), "items": len(items), **_pb(difference, groups, n_boot=n_boot, seed=seed)}
+
+
+__all__ = ["CROSS_CORPUS", "CROSS_CORPUS_BOTH", "CROSS_CORPUS_SPLIT", "SplitResult", "score_split",
+           "generalisation_splits", "generalisation_score", "paired_generalisation_test", "paired_bootstrap"]

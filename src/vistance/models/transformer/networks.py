@@ -1,0 +1,76 @@
+"""The two head layouts as torch modules, and the batch collator.
+
+``SharedEncoderNet``: one encoder, two linear heads on the ``<s>`` vector.
+``TwoModelsNet``: two sequence classifiers side by side. Both return
+``{"logits": themes ++ tone}`` (``[batch, 9 + 3]``), which
+:func:`~vistance.models.transformer.numeric.probs_from_logits` turns into probabilities.
+Importing this module imports torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from vistance.labels.schema import THEMES, TONES
+
+
+class SharedEncoderNet(nn.Module):
+    """One encoder, two linear heads on the ``<s>`` vector; ``logits`` = themes ++ tone."""
+
+    def __init__(self, encoder, n_themes: int = len(THEMES), n_tones: int = len(TONES)):
+        super().__init__()
+        cfg = encoder.config
+        self.encoder = encoder
+        p = getattr(cfg, "classifier_dropout", None)
+        self.dropout = nn.Dropout(p if p is not None else getattr(cfg, "hidden_dropout_prob", 0.1))
+        self.theme_head = nn.Linear(cfg.hidden_size, n_themes)
+        self.tone_head = nn.Linear(cfg.hidden_size, n_tones)
+        std = getattr(cfg, "initializer_range", 0.02)
+        for head in (self.theme_head, self.tone_head):
+            nn.init.normal_(head.weight, std=std)
+            nn.init.zeros_(head.bias)
+
+    def forward(self, input_ids, attention_mask=None):
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, 0]
+        h = self.dropout(h)
+        return {"logits": torch.cat([self.theme_head(h), self.tone_head(h)], dim=-1)}
+
+    def heads_state(self) -> dict:
+        """The two heads' tensors, named as in :meth:`state_dict` (saved beside the encoder)."""
+        return {f"theme_head.{k}": v for k, v in self.theme_head.state_dict().items()} | {
+            f"tone_head.{k}": v for k, v in self.tone_head.state_dict().items()}
+
+
+class TwoModelsNet(nn.Module):
+    """Two sequence classifiers side by side; ``logits`` = themes ++ tone."""
+
+    def __init__(self, themes_model, tone_model):
+        super().__init__()
+        self.themes = themes_model
+        self.tone = tone_model
+
+    def forward(self, input_ids, attention_mask=None):
+        a = self.themes(input_ids=input_ids, attention_mask=attention_mask).logits
+        b = self.tone(input_ids=input_ids, attention_mask=attention_mask).logits
+        return {"logits": torch.cat([a, b], dim=-1)}
+
+
+class Collator:
+    """Pad windows of ids on the right; stack labels when present."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, features):
+        n = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), n), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), n), dtype=torch.long)
+        for i, f in enumerate(features):
+            ids[i, : len(f["input_ids"])] = torch.tensor(f["input_ids"], dtype=torch.long)
+            mask[i, : len(f["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "theme_labels" in features[0]:
+            batch["theme_labels"] = torch.tensor(np.array([f["theme_labels"] for f in features]), dtype=torch.float)
+            batch["tone_labels"] = torch.tensor([f["tone_labels"] for f in features], dtype=torch.long)
+        return batch

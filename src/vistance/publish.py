@@ -1,0 +1,361 @@
+"""Hub-ready folders of what the pipeline produced: the labels as a dataset, the models with their cards.
+
+``vistance publish`` writes, under ``experiments/publish/`` (nothing is uploaded):
+
+- ``dataset/``: ``data/<split>.parquet`` (ids, text hash, labels, split, annotator, pass, codebook
+  version — **no corpus text**) and ``README.md`` whose YAML front matter is what the Hub reads
+  (``configs`` with ``data_files``, ``license``, ``language``, ``task_categories``, ``size_categories``,
+  ``annotations_creators``, ``source_datasets``, ``pretty_name``). ``datasets.load_dataset(folder)``
+  loads it; :func:`attach_text` joins the text back from a paragraphs file (``vistance corpus fetch``
+  + ``vistance ingest``), hash-checked.
+- ``models/<name>/``: a copy of the model folder (everything :func:`vistance.models.load_model` needs,
+  manifest-verified) with its model card as ``README.md`` (``model-index`` with the test and
+  generalisation results, ``base_model`` for a fine-tuned Hub checkpoint, ``datasets``, licences).
+
+Every folder is built in a temporary sibling and renamed into place: a failed publish leaves the
+previous folder as it was.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vistance.errors import VistanceError
+from vistance.io import read_json, read_jsonl
+from vistance.labels.schema import THEMES, TONES
+
+DATASET_ID = "vistance/vistance-gold"  # the Hub id the cards refer to; pass another with ``dataset_id``
+COLUMNS = ["id", "article_id", "corpus", "source", "date", "text_sha1", "themes", "tone", "annotator",
+           "annotated_at", "adjudicated", "double_coded", "codebook"]
+UPSTREAM_SOURCES = {
+    "news-2024": "https://github.com/nguyenvulebinh/trends",
+    "vietnews-fa": "https://github.com/ThanhChinhBK/vietnews",
+}
+
+
+@dataclass
+class PublishReport:
+    dataset: str | None = None
+    models: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def size_category(n: int) -> str:
+    """The Hub's ``size_categories`` bucket of ``n`` rows."""
+    for bound, name in [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                        (1_000_000, "100K<n<1M")]:
+        if n < bound:
+            return name
+    return "n>1M"
+
+
+def _replace_dir(tmp: Path, dst: Path) -> None:
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        dst.rename(old)
+        tmp.rename(dst)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(dst)
+
+
+def _staging(dst: Path) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+
+
+# ---------------------------------------------------------------- dataset
+
+def dataset_rows(dataset_dir, gold, adjudication=None, second_pass=None) -> dict[str, list[dict]]:
+    """Per split, one text-free row per gold paragraph of the dataset that ran (``data/dataset``)."""
+    from vistance.dataset.build import load_dataset_dict, rows_from_dataset
+    from vistance.labels.store import read_labels
+
+    labels = {l.paragraph_id: l for l in read_labels(gold, allow_missing=False)}
+    adjudicated = {r["paragraph_id"] for r in read_jsonl(adjudication, missing_ok=True)} if adjudication else set()
+    double = {r["paragraph_id"] for r in read_jsonl(second_pass, missing_ok=True)} if second_pass else set()
+    dd = load_dataset_dict(dataset_dir)
+    out: dict[str, list[dict]] = {}
+    for split in dd:
+        rows = []
+        for r in rows_from_dataset(dd[split]):
+            lab = labels.get(r["id"])
+            if lab is None:
+                raise VistanceError(f"{dataset_dir}: paragraph {r['id']} has no label in {gold}; rebuild the dataset")
+            rows.append({"id": r["id"], "article_id": r["article_id"], "corpus": r["corpus"], "source": r["source"],
+                         "date": r["date"], "text_sha1": lab.text_sha1, "themes": list(lab.themes), "tone": lab.tone,
+                         "annotator": lab.annotator, "annotated_at": lab.annotated_at,
+                         "adjudicated": r["id"] in adjudicated, "double_coded": r["id"] in double,
+                         "codebook": lab.codebook})
+        out[split] = rows
+    return out
+
+
+def render_dataset_readme(splits: dict[str, list[dict]], *, gold_total: int, pretty_name: str,
+                          annotations_creators: str = "machine-generated") -> str:
+    """The dataset card: Hub YAML metadata from the data, then how to attach the text."""
+    import yaml
+
+    n = sum(len(v) for v in splits.values())
+    corpora = Counter(r["corpus"] for rows in splits.values() for r in rows)
+    meta = {
+        "license": "mit", "language": ["vi"], "task_categories": ["text-classification"],
+        "task_ids": ["multi-label-classification"], "size_categories": [size_category(n)],
+        "annotations_creators": [annotations_creators], "language_creators": ["found"],
+        "multilinguality": ["monolingual"], "source_datasets": ["original"], "pretty_name": pretty_name,
+        "tags": ["vietnamese", "political-news", "diplomacy", "stance", "vistance"],
+        "configs": [{"config_name": "default",
+                     "data_files": [{"split": s, "path": f"data/{s}.parquet"} for s in splits]}],
+    }
+    theme_counts = Counter(t for rows in splits.values() for r in rows for t in r["themes"])
+    tone_counts = Counter(r["tone"] for rows in splits.values() for r in rows)
+    L = [f"# {pretty_name}", "",
+         f"{n} paragraphs of Vietnamese political and diplomatic news with gold labels: policy **themes** "
+         f"(multi-label: {', '.join(f'`{t}`' for t in THEMES)}) and **tone** toward the other party "
+         f"({', '.join(f'`{t}`' for t in TONES)}; friction wins), judged against the vistance codebook.", "",
+         "**The paragraph text is not included**: the source corpora state no licence. Each row carries the "
+         "paragraph id and `text_sha1`, the SHA-1 of the normalised text that was judged; attach the text "
+         "yourself (below) and the hash proves it is the same text.", "",
+         "## Splits", "", "| split | paragraphs | articles |", "|---|---|---|"]
+    for s, rows in splits.items():
+        L.append(f"| {s} | {len(rows)} | {len({r['article_id'] for r in rows})} |")
+    L += ["", "Article-grouped (no article in two splits), seeded; `test_vietnews`, when present, holds whole "
+          "vietnews-fa articles out as a cross-corpus test."]
+    if gold_total > n:
+        L += ["", f"{gold_total - n} further gold label(s) are not in this release: their paragraphs were not "
+              "present on the machine that built the dataset."]
+    L += ["", "## Columns", "",
+          "`id` paragraph id · `article_id` · `corpus` (`seeds`, " + ", ".join(f"`{c}`" for c in UPSTREAM_SOURCES)
+          + ") · `source` outlet · `date` · `text_sha1` · `themes` (list) · `tone` · `annotator` · `annotated_at` · "
+          "`adjudicated` (a third reader decided a disagreement) · `double_coded` (in the blind second pass) · "
+          "`codebook` (codebook version, null when not recorded).", "",
+          "| theme | paragraphs |", "|---|---|", *[f"| `{t}` | {theme_counts.get(t, 0)} |" for t in THEMES], "",
+          "| tone | paragraphs |", "|---|---|", *[f"| `{t}` | {tone_counts.get(t, 0)} |" for t in TONES], "",
+          "By corpus: " + ", ".join(f"{c} {k}" for c, k in sorted(corpora.items())) + ".", "",
+          "## Source text", ""]
+    for c, url in UPSTREAM_SOURCES.items():
+        L.append(f"- `{c}`: {url} (pinned commit; `vistance corpus fetch {c}` downloads and hash-verifies it).")
+    L += ["- `seeds`: the five seed articles bundled with vistance (`data/raw/`).", "",
+          "## Attaching the text", "", "```bash",
+          "pip install vistance   # or a clone of the repository",
+          "vistance corpus fetch news-2024 && vistance corpus fetch vietnews-fa",
+          "vistance ingest data/raw --optional data/corpora/news-2024/articles.jsonl -o paragraphs.jsonl",
+          "vistance ingest --optional data/corpora/vietnews-fa/articles.jsonl --corpus vietnews-fa "
+          "--sentence-window 3 -o vietnews.jsonl",
+          "```", "", "```python", "from vistance.publish import attach_text",
+          "ds = attach_text('path/to/this/folder', ['paragraphs.jsonl', 'vietnews.jsonl'])  # DatasetDict with 'text'",
+          "```", "",
+          "A paragraph whose text hash differs, or that is missing, is reported (``missing='drop'`` skips them).", "",
+          "## Annotation", "",
+          "Labels were made by independent AI annotation agents following the codebook, a blind second coding of a "
+          "random subset, and third-reader adjudication (see the project's `labels/README.md` for agreement). "
+          f"`annotations_creators: {annotations_creators}` says so; treat them as consistent with the codebook, not as "
+          "expert human coding of contested cases.", "",
+          "## Licence", "", "Labels, ids and hashes: MIT (the vistance project). Text: not distributed.", ""]
+    return f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n\n" + "\n".join(L)
+
+
+def publish_dataset(*, dataset_dir="data/dataset", gold="labels/gold.jsonl", out="experiments/publish/dataset",
+                    adjudication="labels/adjudication.jsonl", second_pass="labels/second_pass.jsonl",
+                    pretty_name="vistance gold labels: themes and tone of Vietnamese political news") -> Path:
+    """Write the text-free dataset folder (Parquet per split + Hub card) at ``out``; returns ``out``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vistance.labels.store import read_labels
+
+    splits = dataset_rows(dataset_dir, gold, adjudication, second_pass)
+    schema = pa.schema([("id", pa.string()), ("article_id", pa.string()), ("corpus", pa.string()),
+                        ("source", pa.string()), ("date", pa.string()), ("text_sha1", pa.string()),
+                        ("themes", pa.list_(pa.string())), ("tone", pa.string()), ("annotator", pa.string()),
+                        ("annotated_at", pa.string()), ("adjudicated", pa.bool_()), ("double_coded", pa.bool_()),
+                        ("codebook", pa.string())])
+    out = Path(out)
+    tmp = _staging(out)
+    try:
+        (tmp / "data").mkdir()
+        for s, rows in splits.items():
+            table = pa.Table.from_pylist(rows, schema=schema)
+            pq.write_table(table, tmp / "data" / f"{s}.parquet")
+        readme = render_dataset_readme(splits, gold_total=len(read_labels(gold, allow_missing=False)),
+                                       pretty_name=pretty_name)
+        (tmp / "README.md").write_text(readme, encoding="utf-8")
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def attach_text(dataset_folder, paragraphs_files, missing: str = "error"):
+    """The published dataset with a ``text`` column joined from paragraph JSONL file(s) by id.
+
+    Each text must hash to the row's ``text_sha1``. ``missing="error"`` (default) raises when a
+    row's paragraph is absent or its hash differs; ``"drop"`` leaves those rows out.
+    """
+    from datasets import DatasetDict, load_dataset
+
+    from vistance.corpus import read_paragraphs
+    from vistance.text.normalize import text_sha1
+
+    if missing not in ("error", "drop"):
+        raise VistanceError(f"missing must be 'error' or 'drop', not {missing!r}")
+    files = [paragraphs_files] if isinstance(paragraphs_files, (str, Path)) else list(paragraphs_files)
+    text = {}
+    for f in files:
+        if Path(f).exists():
+            text.update({p.paragraph_id: (p.text, text_sha1(p.text)) for p in read_paragraphs(f)})  # recomputed
+    dd = load_dataset(str(dataset_folder))
+    out = {}
+    for split, ds in dd.items():
+        bad = [r["id"] for r in ds if text.get(r["id"], (None, None))[1] != r["text_sha1"]]
+        if bad and missing == "error":
+            raise VistanceError(f"{split}: {len(bad)} paragraph(s) have no text with a matching hash in "
+                                f"{', '.join(map(str, files))} (first: {bad[0]}); fetch and ingest the corpora, "
+                                "or pass missing='drop'")
+        keep = set(bad)
+        ds = ds.filter(lambda r: r["id"] not in keep) if keep else ds
+        out[split] = ds.add_column("text", [text[i][0] for i in ds["id"]])
+    return DatasetDict(out)
+
+
+# ---------------------------------------------------------------- models
+
+def _eval_results(metrics: dict, dataset_id: str):
+    from huggingface_hub import EvalResult
+
+    task = dict(task_type="text-classification", task_name="Vietnamese political-news theme and tone")
+    out = []
+    for split, g in (metrics.get("generalisation") or {}).items():
+        for key, label in (("tone_macro_f1", "tone macro-F1"), ("themes_sample_f1", "themes sample-F1")):
+            if key in g:
+                out.append(EvalResult(**task, dataset_type=dataset_id, dataset_name=f"vistance gold: {split}",
+                                      dataset_split=split, metric_type="f1", metric_name=label,
+                                      metric_value=round(float(g[key]), 4),
+                                      metric_config=f"refit: train {g.get('train')}, test {g.get('test')} paragraphs"))
+    cv = metrics.get("grouped_cv")
+    if cv:
+        for key, label in (("tone_macro_f1", "tone macro-F1"), ("themes_sample_f1", "themes sample-F1")):
+            out.append(EvalResult(**task, dataset_type=dataset_id, dataset_name="vistance gold: grouped CV",
+                                  dataset_split=f"grouped_{cv['folds']}fold_cv", metric_type="f1", metric_name=label,
+                                  metric_value=round(float(cv[key]["mean"]), 4),
+                                  metric_config=f"mean of {cv.get('folds_used', cv['folds'])} folds, sd {cv[key]['std']:.3f}"))
+    return out
+
+
+def _hub_checkpoint(checkpoint: str | None) -> str | None:
+    """A Hub id (``owner/name``) to declare as ``base_model``; ``None`` for a local folder."""
+    if not checkpoint or Path(checkpoint).exists() or checkpoint.startswith((".", "/")) or checkpoint.count("/") != 1:
+        return None
+    return checkpoint
+
+
+def checkpoint_licence(checkpoint: str | None) -> str:
+    """The licence of the released weights: MIT, or the base checkpoint's when it is stricter (PhoBERT-v2)."""
+    return "agpl-3.0" if checkpoint and "phobert-base-v2" in checkpoint else "mit"
+
+
+def render_published_card(name: str, *, params: dict, experiments, dataset_stats="data/dataset_stats.json",
+                          dataset_id: str = DATASET_ID) -> tuple[str, str]:
+    """``(model kind, card text)`` for model ``name`` (``best`` resolves through ``BEST.json``)."""
+    from huggingface_hub import ModelCard
+
+    from vistance.cards.model_card import render_model_card
+    from vistance.config import model_params
+    from vistance.models import model_class
+
+    exp = Path(experiments)
+    folder = exp / "models" / name
+    trained = name
+    best = read_json(folder / "BEST.json", missing_ok=True)
+    if best:
+        trained = best["model"]
+    kind, spec = model_params(params, trained)
+    metrics = read_json(exp / "metrics" / f"{trained}.json", missing_ok=True)
+    if not metrics:
+        raise VistanceError(f"{exp / 'metrics' / (trained + '.json')}: no evaluation of {trained}; run `vistance evaluate`")
+    train_info = read_json(exp / "models" / f"{trained}.train.json", missing_ok=True) or {}
+    stats = read_json(dataset_stats, missing_ok=True) if dataset_stats else None
+    text = render_model_card(trained, kind, spec, metrics, train_info, stats, folder)
+    card = ModelCard(text)
+    checkpoint = model_class(kind).checkpoint_of(spec)
+    hub_base = _hub_checkpoint(checkpoint)
+    licence = checkpoint_licence(checkpoint)
+    card.data.datasets = [dataset_id]
+    card.data.license = licence
+    card.data.base_model = hub_base
+    for er in card.data.eval_results or []:
+        er.dataset_type = dataset_id  # the card's test rows cite the published dataset too
+    card.data.eval_results = list(card.data.eval_results or []) + _eval_results(metrics, dataset_id)
+    card.data.model_name = f"vistance-{name}"
+    body = card.text.replace(f"--model experiments/models/{trained}", "--model .")
+    body += ("\n## Licences\n\n"
+             f"- Code (vistance): MIT.\n- These weights: {licence.upper()} — trained by vistance on its MIT gold labels"
+             + (f", fine-tuned from `{checkpoint}`" if checkpoint else "") + ".\n"
+             + (f"- Base checkpoint `{hub_base}`: see its own card.\n" if hub_base else "")
+             + f"- Training data: [{dataset_id}](https://huggingface.co/datasets/{dataset_id}) (labels; text not "
+               "redistributed).\n")
+    if best:
+        body = body.replace(f"# vistance-{trained}", f"# vistance-{name} (= `{trained}`, selected by "
+                                                     f"{best.get('selected_by')} {best.get('value', 0):.3f})", 1)
+    card.text = body
+    return kind, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{body}"))
+
+
+def publish_model(name: str, *, params: dict, experiments="experiments", out=None,
+                  dataset_stats="data/dataset_stats.json", dataset_id: str = DATASET_ID) -> Path:
+    """Copy ``experiments/models/<name>`` to ``out`` (default ``experiments/publish/models/<name>``) with its
+    card as ``README.md``; the copy is manifest-verified, so ``vistance predict --model out`` works."""
+    from vistance.models.folder import read_manifest
+
+    src = Path(experiments) / "models" / name
+    read_manifest(src)  # refuse to publish a tampered or incomplete folder
+    _, card = render_published_card(name, params=params, experiments=experiments, dataset_stats=dataset_stats,
+                                    dataset_id=dataset_id)
+    out = Path(out) if out is not None else Path(experiments) / "publish" / "models" / name
+    tmp = _staging(out)
+    try:
+        shutil.rmtree(tmp)
+        shutil.copytree(src, tmp)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        read_manifest(tmp)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def publish(*, params: dict, experiments="experiments", out=None, models=("best",), dataset_dir="data/dataset",
+            gold="labels/gold.jsonl", dataset_stats="data/dataset_stats.json", dataset_id: str = DATASET_ID,
+            **dataset_kwargs) -> PublishReport:
+    """The dataset folder and one folder per model in ``models`` under ``out`` (default ``experiments/publish``)."""
+    out = Path(out) if out is not None else Path(experiments) / "publish"
+    report = PublishReport()
+    report.dataset = str(publish_dataset(dataset_dir=dataset_dir, gold=gold, out=out / "dataset", **dataset_kwargs))
+    for name in models:
+        report.models.append(str(publish_model(name, params=params, experiments=experiments,
+                                               out=out / "models" / name, dataset_stats=dataset_stats,
+                                               dataset_id=dataset_id)))
+    (out / "README.md").write_text(UPLOAD_README.format(dataset_id=dataset_id), encoding="utf-8")
+    return report
+
+
+UPLOAD_README = """# Hub-ready folders (written by `vistance publish`; nothing is uploaded from here)
+
+- `dataset/`: the gold labels (no text) — `datasets.load_dataset("dataset")` loads it.
+- `models/<name>/`: model folder + card (`README.md`) — `vistance predict --model models/<name> ...`.
+
+Upload where you have network and a token (`huggingface-cli login`):
+
+```bash
+huggingface-cli upload {dataset_id} dataset . --repo-type dataset
+huggingface-cli upload vistance/vistance-best models/best .
+```
+"""
+
