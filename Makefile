@@ -18,6 +18,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 setup: $(BIN)/.installed
 
 repro: setup
+	@$(BIN)/vistance corpus status
 	$(BIN)/dvc repro
 
 test: setup

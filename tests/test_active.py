@@ -134,3 +134,33 @@ def test_annotate_export_with_a_strategy_writes_a_batch_without_test_or_labelled
     assert len(got) == 10
     assert not any(g.startswith(("art0/", "art1/")) for g in got) and "art2/p000" not in got
     assert main(["annotate", "export", "--paragraphs", str(paras), "--strategy", "margin", "--out", str(out)]) == 1
+
+
+def test_the_built_dataset_keeps_every_cross_corpus_test_unit_out_of_training(tmp_path):
+    import json
+
+    from vistance.corpus.records import Paragraph
+    from vistance.dataset.build import build_dataset, load_dataset_dict
+    from vistance.text.normalize import text_sha1
+
+    paras, labels = tmp_path / "p.jsonl", tmp_path / "gold.jsonl"
+    with open(paras, "w", encoding="utf-8") as pf, open(labels, "w", encoding="utf-8") as lf:
+        for a in range(40):
+            corpus = "vietnews-fa" if a >= 20 else "news-2024"
+            for i in range(3):
+                text = f"Đoạn {i} của bài {a}: hai nước {'hợp tác' if i else 'phản đối'}."
+                pid = f"art{a}/p{i:03d}"
+                pf.write(json.dumps(Paragraph(paragraph_id=pid, article_id=f"art{a}", index=i, text=text,
+                                              text_sha1=text_sha1(text), corpus=corpus).to_dict(), ensure_ascii=False) + "\n")
+                lf.write(json.dumps({"paragraph_id": pid, "text_sha1": text_sha1(text), "themes": ["political_relations"],
+                                     "tone": "cooperative" if i else "contentious", "annotator": "a",
+                                     "annotated_at": "2026-12-01T00:00:00Z"}) + "\n")
+    heldout = [f"art{a}" for a in range(20, 28)]
+    (tmp_path / "test.json").write_text(json.dumps({"articles": heldout}))
+    build_dataset(paragraphs=[paras], labels=labels, out=tmp_path / "ds", stats=tmp_path / "stats.json",
+                  split={"train": 0.7, "validation": 0.15, "test": 0.15}, seed=1, crosscorpus_test=tmp_path / "test.json")
+    dd = load_dataset_dict(tmp_path / "ds")
+    assert set(dd[CROSS_CORPUS_SPLIT]["article_id"]) == set(heldout)
+    for name in ("train", "validation", "test"):
+        assert not set(dd[name]["article_id"]) & set(heldout), name
+    assert set(dd["test"]["article_id"]) <= {f"art{a}" for a in range(20)}  # in-sample test: the first collection only

@@ -7,38 +7,69 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from vistance.cli.deps import command_files
+from vistance.cli.deps import STAGES, stage_files
 from vistance.corpus.manifest import corpus_manifest, write_manifest
-
-STAGE_COMMAND = {
-    "ingest": ["ingest"], "ingest_unlabelled": ["ingest"], "gold": ["labels", "build-gold"],
-    "agreement": ["agreement"], "dataset": ["dataset"], "checkpoint": ["checkpoint"], "pretrain": ["pretrain"],
-    "train_baseline": ["train", "x"], "train_transformer": ["train", "x"], "evaluate_baseline": ["evaluate", "x"],
-    "evaluate_transformer": ["evaluate", "x"], "compare": ["compare"], "cards": ["cards"], "analyze": ["analyze"],
-}
 
 
 def _stages():
     return yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
 
 
-@pytest.mark.parametrize("stage", sorted(STAGE_COMMAND))
+def _params():
+    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
 def test_each_stage_depends_on_exactly_the_modules_it_imports(stage):
     body = _stages()[stage]
     body = body.get("do", body)
     declared = sorted(d for d in body["deps"] if d.startswith("src/vistance/") and not d.startswith("src/vistance/data/"))
-    assert declared == command_files(STAGE_COMMAND[stage]), "regenerate: .venv/bin/python scripts/regen_dvc_deps.py"
+    assert declared == stage_files(stage, _params()), "regenerate: .venv/bin/python scripts/regen_dvc_deps.py"
 
 
 def test_every_vistance_stage_is_checked():
-    assert set(_stages()) - {"corpora"} == set(STAGE_COMMAND)
+    assert set(_stages()) == set(STAGES)
 
 
-def test_ingest_stages_depend_on_corpus_manifests_not_on_possibly_absent_files():
+def test_stages_that_build_no_model_import_no_model_code():
+    params = _params()
+    for stage in ("fetch", "ingest", "ingest_unlabelled", "gold", "agreement", "dataset"):
+        deps = stage_files(stage, params)
+        assert not [d for d in deps if d.startswith(("src/vistance/models", "src/vistance/evaluation",
+                                                      "src/vistance/analysis"))], stage
+    assert all(d.startswith(("src/vistance/labels/", "src/vistance/cli/")) or d in (
+        "src/vistance/__init__.py", "src/vistance/errors.py", "src/vistance/io.py") for d in stage_files("gold", params))
+
+
+def test_a_model_stage_depends_on_the_kinds_of_its_list_only():
+    params = _params()
+    base = stage_files("train_baseline", params)
+    assert "src/vistance/models/lexicon.py" in base and "src/vistance/models/tfidf.py" in base
+    assert not any(d.startswith("src/vistance/models/transformer/") for d in base)
+    assert "src/vistance/models/embedding.py" in stage_files("train_encoder", params)
+    # an empty (opt-in) group depends on the kinds an opt-in run may add: every model no group lists
+    params["pipeline"]["transformers"] = []
+    assert "src/vistance/models/transformer/model.py" in stage_files("train_transformer", params)
+
+
+def test_compare_and_cards_read_the_outputs_of_every_pipeline_model():
+    st, params = _stages(), _params()
+    for name in [*params["pipeline"]["baselines"], *params["pipeline"]["transformers"]]:
+        assert f"experiments/metrics/{name}.json" in st["cards"]["deps"]
+        assert f"experiments/models/{name}.train.json" in st["cards"]["deps"]
+    assert "${labels.silver_dir}/stats.json" in st["cards"]["deps"]
+
+
+def test_ingest_stages_depend_on_the_fetched_folders_not_on_possibly_absent_files():
     st = _stages()
-    assert "data/corpora/news2024.json" in st["ingest"]["deps"]
-    assert "data/corpora/vietnews.json" in st["ingest_unlabelled"]["deps"]
-    assert not any("${corpus.news2024}" in d or "${corpus.vietnews}" in d for s in st.values() for d in s.get("deps", []))
+    assert "data/corpora/news-2024" in st["ingest"]["deps"]
+    assert "data/corpora/vietnews-fa" in st["ingest_unlabelled"]["deps"]
+    fetch = st["fetch"]
+    assert fetch["foreach"] == ["news-2024", "vietnews-fa"]
+    (out, opts), = fetch["do"]["outs"][0].items()
+    assert out == "data/corpora/${item}" and opts == {"cache": False, "persist": True}
+    assert not any("${corpus.news2024}" in d or "${corpus.vietnews}" in d or "../" in d
+                   for s in st.values() for d in s.get("do", s).get("deps", []))
 
 
 def test_a_manifest_changes_exactly_when_the_corpus_content_does(tmp_path):

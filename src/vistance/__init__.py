@@ -2,12 +2,31 @@
 
 The notebook API (imported lazily, so ``import vistance`` stays cheap and has no side effects)::
 
-    from vistance import load_config, read_paragraphs, read_labels, load_dataset, load_model, predict, analyse_corpus
+    from vistance import load_config, read_paragraphs, read_labels, load_dataset, load_model, run_analysis
+
+Config: ``load_config`` (typed), ``load_params`` (dict). Data: ``ingest_paths``, ``read_paragraphs``,
+``write_paragraphs``, ``read_labels``, ``join_labels``, ``build_dataset``, ``load_dataset``,
+``rows_from_dataset``, ``THEMES``, ``TONES``, ``read_jsonl``, ``write_jsonl``. Models: ``load_model``,
+``build_model``, ``fit_model``, ``predict``. Analysis: ``run_analysis``, ``analyse_corpus``,
+``gazetteer``, ``plot_coop_index``, ``plot_comparison``; label review: ``review_labels``.
 """
 
 __version__ = "0.1.0"
 
-_API = {
+_API = {   # name -> (module, attribute)
+    "load_params": ("vistance.config", "load_params"),
+    "THEMES": ("vistance.labels.schema", "THEMES"),
+    "TONES": ("vistance.labels.schema", "TONES"),
+    "ingest_paths": ("vistance.corpus", "ingest_paths"),
+    "write_paragraphs": ("vistance.corpus", "write_paragraphs"),
+    "join_labels": ("vistance.dataset.build", "join_labels"),
+    "rows_from_dataset": ("vistance.dataset.build", "rows_from_dataset"),
+    "build_model": ("vistance.models", "build_model"),
+    "fit_model": ("vistance.models.train", "fit_rows"),
+    "run_analysis": ("vistance.analysis.run", "run_analysis"),
+    "gazetteer": ("vistance.analysis.counterparts", "default_gazetteer"),
+    "plot_coop_index": ("vistance.analysis.plots", "coop_index_timeseries"),
+    "plot_comparison": ("vistance.evaluation.plots", "comparison_bars"),
     "load_config": ("vistance.config", "load_config"),
     "read_paragraphs": ("vistance.corpus", "read_paragraphs"),
     "read_labels": ("vistance.labels.store", "read_labels"),

@@ -34,8 +34,10 @@ class Section(BaseModel):
 
 class CorpusConfig(Section):
     seeds: str = "data/raw"
-    news2024: Optional[str] = "../shared/corpus/news-2024/articles.jsonl"
-    vietnews: Optional[str] = "../shared/corpus/vietnews-fa/articles.jsonl"
+    reference: Optional[str] = "../shared/corpus"   # <reference>/<name>/articles.jsonl: a verified copy fetch may use
+    download: bool = True                            # fetch may download the pinned archive from GitHub
+    news2024: Optional[str] = "data/corpora/news-2024/articles.jsonl"   # written by `vistance corpus fetch news-2024`
+    vietnews: Optional[str] = "data/corpora/vietnews-fa/articles.jsonl"
     vietnews_sentence_window: int = Field(3, ge=1)   # the gold unit of vietnews-fa: windows of 3 sentences
 
 
@@ -108,14 +110,25 @@ class ModelSpec(BaseModel):
 
 
 class PipelineConfig(Section):
-    """The models `dvc repro` trains and evaluates: dvc.yaml's foreach lists (their deps differ by kind)."""
+    """What `dvc repro` builds: dvc.yaml's foreach lists (one group per kind family: their deps differ).
+
+    Model groups (names in ``models``): ``baselines`` (lexicon, TF-IDF), ``encoders`` (frozen
+    encoders + linear heads, ensembles), ``transformers`` (fine-tuned; opt in, e.g.
+    ``dvc exp run -S 'pipeline.transformers=[e5_ft]'``). Checkpoint groups (opt in, empty by
+    default): ``tiny_phobert`` (``[small]``: the tiny PhoBERT-shaped stand-in built and MLM-pretrained
+    here, for ``phobert_random`` / ``phobert_pretrained``), ``encoder_checkpoints`` (``[e5-small]``:
+    the converted multilingual-e5-small folder ``e5_ft`` fine-tunes).
+    """
 
     baselines: list[str] = Field(default_factory=list)
+    encoders: list[str] = Field(default_factory=list)
     transformers: list[str] = Field(default_factory=list)
+    tiny_phobert: list[str] = Field(default_factory=list)
+    encoder_checkpoints: list[str] = Field(default_factory=list)
 
     @property
     def models(self) -> list[str]:
-        return [*self.baselines, *self.transformers]
+        return [*self.baselines, *self.encoders, *self.transformers]
 
 
 class EvaluateConfig(Section):
@@ -125,10 +138,11 @@ class EvaluateConfig(Section):
     seeds: list[int] = Field(default_factory=lambda: [13, 14, 15])
     learning_curve: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])
     generalisation: bool = True
+    min_paragraphs: int = Field(300, ge=0)   # fewer labelled paragraphs: no refitting analyses (metrics say "skipped")
 
 
 class CompareConfig(Section):
-    models: Optional[list[str]] = None        # None: every model in `models`
+    models: Optional[list[str]] = None        # None: the pipeline's models (pipeline.baselines + encoders + transformers)
     select_metric: str = "generalisation"    # or a headline metric of the in-sample test split (tone_macro_f1, ...)
     reference: str = "tfidf_lr"              # the model every other is paired-tested against
 
@@ -178,6 +192,7 @@ class Config(Section):
     @model_validator(mode="after")
     def _known_names(self):
         for where, names in (("pipeline.baselines", self.pipeline.baselines),
+                             ("pipeline.encoders", self.pipeline.encoders),
                              ("pipeline.transformers", self.pipeline.transformers),
                              ("compare.models", self.compare.models or [])):
             unknown = [n for n in names if n not in self.models]

@@ -145,6 +145,21 @@ def file_lock(path, timeout: float | None = None):
         lock.release()
 
 
+def iter_json_values(path) -> Iterator[tuple[int, Any]]:
+    """``(line_number, value)`` for every non-blank line of a JSONL file; a line that cannot be
+    read or parsed gives its :class:`InputError` as the value instead of raising (line ends and
+    encodings as :func:`iter_lines`)."""
+    for lineno, line in iter_lines(path):
+        if isinstance(line, InputError):
+            yield lineno, line
+        elif line.strip():
+            try:
+                value = parse_json_line(line, path, lineno)
+            except InputError as e:
+                value = e
+            yield lineno, value
+
+
 def iter_jsonl(path, errors: list | None = None, objects: bool = True) -> Iterator[tuple[int, Any]]:
     """Stream ``(line_number, value)`` for every non-blank line of a JSONL file.
 
@@ -158,16 +173,9 @@ def iter_jsonl(path, errors: list | None = None, objects: bool = True) -> Iterat
             raise err
         errors.append(err)
 
-    for lineno, line in iter_lines(path):
-        if isinstance(line, InputError):
-            bad(line)
-            continue
-        if not line.strip():
-            continue
-        try:
-            obj = parse_json_line(line, path, lineno)
-        except InputError as e:
-            bad(e)
+    for lineno, obj in iter_json_values(path):
+        if isinstance(obj, InputError):
+            bad(obj)
             continue
         if objects and not isinstance(obj, dict):
             bad(InputError(path, f"expected a JSON object, got {type(obj).__name__}", lineno))

@@ -281,7 +281,7 @@ def render_published_card(name: str, *, params: dict, experiments, dataset_stats
         raise VistanceError(f"{exp / 'metrics' / (trained + '.json')}: no evaluation of {trained}; run `vistance evaluate`")
     train_info = read_json(exp / "models" / f"{trained}.train.json", missing_ok=True) or {}
     stats = read_json(dataset_stats, missing_ok=True) if dataset_stats else None
-    text = render_model_card(trained, kind, spec, metrics, train_info, stats, folder)
+    text = render_model_card(trained, kind, spec, metrics, train_info, stats)
     card = ModelCard(text)
     checkpoint = model_class(kind).checkpoint_of(spec)
     hub_base = _hub_checkpoint(checkpoint)

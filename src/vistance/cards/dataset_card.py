@@ -28,6 +28,58 @@ def corpus_facts(path) -> str:
     return f"`{path}`, {len(rows)} articles ({span}{len(outlets)} outlets)"
 
 
+def codebook_agreement_lines(agreement: dict) -> list[str]:
+    """Agreement of each double-coded set, by codebook version (``agreement["by_codebook"]``)."""
+    sets = {k: v for k, v in (agreement.get("by_codebook") or {}).items() if v.get("n")}
+    if len(sets) < 2:
+        return []
+    L = ["", "By codebook version (each set double-coded under that version):", "",
+         "| codebook | paragraphs | tone α | tone κ | themes mean α | themes exact set |", "|---|---|---|---|---|---|"]
+    for version, r in sorted(sets.items()):
+        L.append(f"| v{version} | {r['n']} | {r['tone']['alpha']:.3f} | {r['tone']['kappa']:.3f} | "
+                 f"{r['themes']['mean_alpha']:.3f} | {r['themes']['exact_set_agreement']:.3f} |")
+    return L
+
+
+def provenance_lines(params: dict, gold: list[dict]) -> list[str]:
+    """Codebook versions, the v2 re-check, the cross-corpus test set and the active-learning rounds, from the files."""
+    lab = params.get("labels", {})
+    L: list[str] = []
+    versions = Counter(str(r.get("codebook") or "1") for r in gold)
+    if versions:
+        L.append("- Codebook versions of the gold labels: " + ", ".join(f"v{k} {v}" for k, v in sorted(versions.items()))
+                 + " (`codebook` field; `labels/CODEBOOK.md`).")
+    recheck = [r for r in _count_jsonl("labels/corrections.jsonl") if str(r.get("flag", "")).startswith("codebook-v2")]
+    if recheck:
+        corrected = sum(r.get("decision") == "correct" for r in recheck)
+        L.append(f"- Codebook-v2 re-check: {len(recheck)} earlier labels re-read under v2, {corrected} corrected "
+                 "(`labels/corrections.jsonl`, each with its reason).")
+    held = _load((params.get("dataset") or {}).get("crosscorpus_test") or "labels/vietnews_test_articles.json")
+    if held and held.get("articles"):
+        L.append(f"- Cross-corpus test set (split `test_vietnews`): {len(held['articles'])} whole `{held.get('corpus', '?')}` "
+                 f"articles (at least {held.get('min_units', '?')} units), chosen by {held.get('chosen_by', 'seeded random draw')}.")
+    rounds = _count_jsonl(Path(lab.get("gold", "labels/gold.jsonl")).parent / "active_rounds.jsonl")
+    if rounds:
+        L.append(f"- Active-learning rounds: {len(rounds)} (" + "; ".join(
+            f"round {r.get('round')}: {r.get('selected')} units by `{r.get('strategy')}` from a pool of {r.get('pool')}"
+            for r in rounds) + "; `labels/active_rounds.jsonl`).")
+    if Path("experiments/active_learning/simulation.md").is_file():
+        L.append("- Does choosing what to annotate beat random choice here? `experiments/active_learning/simulation.md`.")
+    return L
+
+
+def corpus_split_lines(stats: dict | None) -> list[str]:
+    """Paragraphs per corpus in each split (``dataset_stats``'s ``corpora``), when recorded."""
+    splits = (stats or {}).get("splits") or {}
+    corpora = sorted({c for v in splits.values() for c in (v.get("corpora") or {})})
+    if not corpora:
+        return []
+    L = ["", "| split | " + " | ".join(corpora) + " |", "|---|" + "---|" * len(corpora)]
+    for s, v in splits.items():
+        L.append(f"| {s} | " + " | ".join(str((v.get("corpora") or {}).get(c, 0)) for c in corpora) + " |")
+    return L
+
+
 def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None) -> str:
     lab = params.get("labels", {})
     gold = _count_jsonl(lab.get("gold", "labels/gold.jsonl"))
@@ -67,6 +119,7 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
               "| split | paragraphs | articles | " + " | ".join(TONES) + " |", "|---|---|---|" + "---|" * len(TONES)]
         for s, v in stats["splits"].items():
             L.append(f"| {s} | {v['paragraphs']} | {v['articles']} | " + " | ".join(str(v['tone'][t]) for t in TONES) + " |")
+        L += corpus_split_lines(stats)
         j = stats.get("join", {})
         if j.get("missing"):
             L.append(f"\n{j['missing']} gold label(s) were not joined in this run: their paragraphs are in a corpus "
@@ -78,7 +131,10 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
           "rebuilds it from the pinned upstream archive, hash-verified). Paragraphs to annotate were **sampled** "
           "(not labelled) by `vistance annotate export`: whole articles ranked by foreign-affairs cue density, plus "
           "random top-ups for rare themes (`labels/sampling.py`). Keywords decided what was read, never the label.",
+          f"- `vietnews-fa`: {corpus_facts(params.get('corpus', {}).get('vietnews'))}; its unit is a window of up to "
+          f"{params.get('corpus', {}).get('vietnews_sentence_window', 3)} consecutive sentences (the corpus has no paragraphs).",
           ]
+    L += provenance_lines(params, gold)
     if ingest:
         L.append(f"- Cleaning (`vistance ingest`) kept {ingest['paragraphs']} paragraphs and dropped: "
                  + ", ".join(f"{k} {v}" for k, v in ingest["dropped"].items()) + ".")
@@ -106,6 +162,7 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
         from vistance.labels.annotation_io import suggestion_agreement_lines
 
         L += suggestion_agreement_lines(agreement)  # with / without model pre-annotations (labelstudio helper)
+        L += codebook_agreement_lines(agreement)
     if adjud:
         chosen = Counter(r.get("chosen", "?") for r in adjud)
         L += ["", f"{len(adjud)} disagreements were adjudicated by a third reader who saw both codings and the codebook "

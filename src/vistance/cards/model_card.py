@@ -7,20 +7,29 @@ from pathlib import Path
 from vistance.labels.schema import THEMES, TONES
 
 
-def _checkpoint_note(params_spec: dict, model_dir: Path) -> str:
-    src = str(params_spec.get("model_name_or_path", ""))
-    notice = ""
-    for cand in (Path(src) / "README.md", Path(src) / "NOTICE.md", Path(src) / "pretrain_stats.json"):
-        if cand.exists() and cand.suffix == ".json":
-            st = json.loads(cand.read_text())
-            notice += f" It was pretrained here with masked-LM for {st.get('steps', '?')} steps ({st.get('seconds', '?')} s on CPU)."
-    if "vinai/phobert" in src:
-        return f"Fine-tuned from `{src}` (MIT licence; note that `vinai/phobert-base-v2` is AGPL-3.0)."
-    if src:
-        return (f"Fine-tuned from the local checkpoint `{src}`, a **small RoBERTa built and trained in this project**, "
-                f"not the published PhoBERT weights (the Hub is unreachable where this ran).{notice} Numbers here say "
-                "nothing about what real `vinai/phobert-base` would reach; set `model_name_or_path` to real weights to find out.")
-    return ""
+def _checkpoint_note(checkpoint: str) -> str:
+    """What the checkpoint a model fine-tunes or embeds from is, from its recorded provenance."""
+    if "vinai/phobert" in checkpoint:
+        return f"Fine-tuned from `{checkpoint}` (MIT licence; note that `vinai/phobert-base-v2` is AGPL-3.0)."
+    folder = Path(checkpoint)
+    if not folder.is_dir():
+        return f"Built on `{checkpoint}`."
+    from vistance.models.e5_checkpoint import checkpoint_provenance
+
+    prov = checkpoint_provenance(folder)
+    if prov.get("source") == "vistance":
+        stats = folder / "pretrain_stats.json"
+        pretrained = ""
+        if stats.is_file():
+            st = json.loads(stats.read_text(encoding="utf-8"))
+            pretrained = (f" It was pretrained here with masked-LM for {st.get('steps', '?')} steps "
+                          f"({st.get('seconds', '?')} s on CPU).")
+        return (f"Fine-tuned from the local checkpoint `{checkpoint}`, a **small RoBERTa built and trained in this "
+                f"project**, not the published PhoBERT weights (the Hub is unreachable where this ran).{pretrained} "
+                "Numbers here say nothing about what real `vinai/phobert-base` would reach; set `model_name_or_path` "
+                "to real weights to find out.")
+    licence = f" Licence of the checkpoint: {prov['license']}." if prov.get("license") else ""
+    return f"Built on the local checkpoint `{checkpoint}`: {prov.get('description') or prov['name']}.{licence}"
 
 
 def training_data_sentence(dataset_stats: dict | None) -> str:
@@ -50,8 +59,65 @@ def rare_themes_sentence(per_theme: dict, min_support: int = 20) -> str:
             + ") have imprecise F1.")
 
 
-def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict, dataset_stats: dict | None,
-                      model_dir: Path) -> str:
+SPLIT_TEXT = {   # what each generalisation split of metrics/<name>.json is, for the card
+    "train_news2024_test_vietnews": "cross-corpus: trained on the 2024–25 news, tested on vietnews-fa (2016–19)",
+    "train_both_test_vietnews": "cross-corpus, trained on both collections, tested on the vietnews-fa test articles",
+    "train_news2024_test_seeds": "cross-time: trained on the 2024–25 news, tested on the 2025–26 seed articles",
+}
+
+
+def _split_text(split: str) -> str:
+    if split.startswith("heldout_source_"):
+        return f"held-out outlet `{split[len('heldout_source_'):]}` (re-fitted without it)"
+    return SPLIT_TEXT.get(split, split)
+
+
+def generalisation_rows(metrics: dict) -> list[tuple[str, dict]]:
+    """``(split, summary)`` of every split on news the model was not trained on, cross-corpus first."""
+    rows = {**(metrics.get("generalisation") or {}), **(metrics.get("cross_corpus") or {})}
+    return sorted(((k, v) for k, v in rows.items() if isinstance(v, dict) and "tone_macro_f1" in v),
+                  key=lambda kv: (not kv[0].endswith("test_vietnews"), kv[0]))
+
+
+def generalisation_lines(metrics: dict) -> list[str]:
+    """The card's first results: the generalisation score and each split (with CIs when recorded)."""
+    rows = generalisation_rows(metrics)
+    score = metrics.get("generalisation_score") or {}
+    if not rows:
+        skipped = metrics.get("skipped")
+        return (["## Generalisation", "", f"Not measured here ({skipped})." if skipped else
+                 "Not measured here (no held-out outlet or cross-corpus test where this ran).", ""])
+
+    def cell(v, m):
+        ci = (v.get("ci") or {}).get(m)
+        return f"{v[m]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+    L = ["## Generalisation (news the model was not trained on)", ""]
+    if score.get("tone_macro_f1") is not None:
+        L += [f"Generalisation score (mean of held-out outlets and the cross-corpus test; what `best` is chosen by): "
+              f"tone macro-F1 **{score['tone_macro_f1']:.3f}**, themes sample-F1 **{score['themes_sample_f1']:.3f}**.", ""]
+    L += ["| split | train | test | tone macro-F1 | themes sample-F1 |", "|---|---|---|---|---|"]
+    for split, v in rows:
+        L.append(f"| {_split_text(split)} | {v.get('train', '?')} | {v.get('test', '?')} | {cell(v, 'tone_macro_f1')} "
+                 f"| {cell(v, 'themes_sample_f1')} |")
+    return L + [""]
+
+
+def _base_model(checkpoint: str | None) -> str | None:
+    """The Hub id a model was built on: the checkpoint itself, or what a local folder records."""
+    if not checkpoint:
+        return None
+    folder = Path(checkpoint)
+    if folder.is_dir():
+        from vistance.models.e5_checkpoint import checkpoint_provenance
+
+        original = checkpoint_provenance(folder).get("original_model")
+        return original if original and "/" in str(original) and not Path(str(original)).exists() else None
+    return checkpoint if "/" in checkpoint else None
+
+
+def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict,
+                      dataset_stats: dict | None) -> str:
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from vistance.models import model_class
@@ -69,12 +135,18 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
                                 dataset_type="vistance-gold", dataset_name=ds_name, dataset_split="test",
                                 metric_type=mtype, metric_name=label, metric_value=round(h[key]["value"], 4),
                                 metric_config=f"95% CI [{h[key]['low']:.3f}, {h[key]['high']:.3f}] (article bootstrap)"))
+    for split, v in generalisation_rows(metrics):
+        for key, label in [("tone_macro_f1", "tone macro-F1"), ("themes_sample_f1", "themes sample-F1")]:
+            evals.append(EvalResult(task_type="text-classification", task_name="Vietnamese political-news theme and tone",
+                                    dataset_type="vistance-gold", dataset_name=f"vistance gold: {_split_text(split)}",
+                                    dataset_split=split, metric_type="f1", metric_name=label,
+                                    metric_value=round(float(v[key]), 4)))
     data = ModelCardData(
         language="vi", license="mit", library_name=capabilities.library_name,
         tags=["text-classification", "vietnamese", "political-news", "stance", "vistance", kind],
         pipeline_tag="text-classification", model_name=f"vistance-{name}", eval_results=evals,
         metrics=["f1", "accuracy"],
-        base_model=checkpoint if checkpoint and "vinai/" in checkpoint else None,
+        base_model=_base_model(checkpoint),
     )
     per_theme = metrics["themes"]["per_label"]
     per_tone = metrics["tone"]["per_class"]
@@ -82,9 +154,10 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
          f"Classifies a paragraph of Vietnamese political/diplomatic news into policy **themes** (multi-label: "
          f"{', '.join(f'`{t}`' for t in THEMES)}) and a **tone** ({', '.join(f'`{t}`' for t in TONES)}; friction wins). "
          f"This model is {capabilities.card_text}.", ""]
-    note = _checkpoint_note(spec, model_dir) if checkpoint else ""
+    note = _checkpoint_note(checkpoint) if checkpoint else ""
     if note:
         L += ["## Checkpoint", "", note, ""]
+    L += generalisation_lines(metrics)
     L += ["## Results (test split)", "",
           f"{metrics['test_paragraphs']} paragraphs from {metrics['test_articles']} articles, grouped by article. "
           "95 % confidence intervals from a bootstrap over articles.", "",
@@ -133,15 +206,18 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
     return str(card)
 
 
-def write_model_cards(params: dict, experiments="experiments") -> list[Path]:
-    """One card per evaluated model under ``experiments/cards/<name>/README.md``."""
+def write_model_cards(params: dict, experiments="experiments", names=None) -> list[Path]:
+    """One card per evaluated model under ``experiments/cards/<name>/README.md``.
+
+    ``names``: the models to describe (default: every entry of ``params["models"]`` with metrics).
+    """
     from vistance.config import model_params
 
     exp = Path(experiments)
     stats_path = Path("data/dataset_stats.json")
     stats = json.loads(stats_path.read_text()) if stats_path.exists() else None
     out = []
-    for name in params.get("models", {}):
+    for name in (params.get("models", {}) if names is None else names):
         mpath = exp / "metrics" / f"{name}.json"
         if not mpath.exists():
             continue
@@ -149,7 +225,7 @@ def write_model_cards(params: dict, experiments="experiments") -> list[Path]:
         metrics = json.loads(mpath.read_text(encoding="utf-8"))
         trp = exp / "models" / f"{name}.train.json"
         train_info = json.loads(trp.read_text()) if trp.exists() else {}
-        text = render_model_card(name, kind, spec, metrics, train_info, stats, exp / "models" / name)
+        text = render_model_card(name, kind, spec, metrics, train_info, stats)
         p = exp / "cards" / name / "README.md"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")

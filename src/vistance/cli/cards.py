@@ -12,7 +12,7 @@ def cmd_cards(a) -> int:
     cfg = config(a.params)
     check_specs(cfg)
     params = cfg.as_params()
-    paths = write_model_cards(params, a.experiments)
+    paths = write_model_cards(params, a.experiments, names=cfg.compare.models or cfg.pipeline.models)
     paths.append(write_dataset_card(params, a.dataset_stats, a.agreement, a.out_dataset_card))
     for p in paths:
         note(f"wrote {p}")

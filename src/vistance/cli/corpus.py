@@ -1,9 +1,9 @@
-"""``vistance ingest`` and ``vistance corpus manifest``."""
+"""``vistance ingest``, ``vistance corpus manifest|status`` (and ``corpus fetch``, :mod:`.fetch`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, USAGE, err, note
+from vistance.cli._common import OK, PARTIAL, USAGE, config, err, note
 
 
 def cmd_ingest(a) -> int:
@@ -47,6 +47,15 @@ def cmd_manifest(a) -> int:
     return OK
 
 
+def cmd_status(a) -> int:
+    from vistance.corpus.status import corpus_status
+
+    c = config(a.params).corpus
+    status = corpus_status(reference=c.reference, download=c.download)
+    note(status.line())
+    return OK
+
+
 def add_parsers(sub) -> None:
     s = sub.add_parser("ingest", help="raw article files/folders -> paragraphs JSONL")
     s.add_argument("paths", nargs="*")
@@ -62,6 +71,10 @@ def add_parsers(sub) -> None:
     s.add_argument("path")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_manifest)
+
+    s = c.add_parser("status", help="one line: which corpora are here (or buildable offline), how to fetch the rest")
+    s.add_argument("--params", default="params.yaml")
+    s.set_defaults(func=cmd_status)
 
     from vistance.cli import fetch
 

@@ -23,8 +23,11 @@ def cmd_compare(a) -> int:
     from vistance.model_specs import check_specs
 
     cfg = config(a.params)
-    check_specs(cfg, cfg.compare.models)
-    out = compare_models(cfg.as_params(), a.experiments)
+    names = cfg.compare.models or cfg.pipeline.models   # not every metrics file lying around (a clone has old ones)
+    check_specs(cfg, names)
+    params = cfg.as_params()
+    params["compare"]["models"] = names
+    out = compare_models(params, a.experiments)
     note(f"wrote {out}")
     return OK
 

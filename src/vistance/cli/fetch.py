@@ -21,7 +21,7 @@ def cmd_fetch(a) -> int:
     try:
         report = fetch_corpus(a.name, archive=a.archive, out=out, reference=a.reference,
                               archive_dirs=tuple(a.archive_dir or DEFAULT_ARCHIVE_DIRS),
-                              download_ok=not a.no_download, timeout=a.timeout, progress=progress,
+                              download_ok=not a.no_download and a.download == "true", timeout=a.timeout, progress=progress,
                               optional=a.optional)
     finally:
         if bar is not None:
@@ -50,6 +50,8 @@ def add_parsers(corpus_sub) -> None:
                    help="folder to look for the archive in (repeatable; default data/corpora/downloads "
                         "and ../shared/upstream); a download goes to the first")
     s.add_argument("--no-download", action="store_true", help="never use the network")
+    s.add_argument("--download", choices=["true", "false"], default="true",
+                   help="false = --no-download (dvc.yaml passes params corpus.download)")
     s.add_argument("--timeout", type=float, default=30.0, help="seconds without data before a download fails")
     s.add_argument("--optional", action="store_true",
                    help="nothing available (offline, no archive): print what to download and exit 0")

@@ -1,7 +1,7 @@
 """The records that flow out of the corpus room."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 
 @dataclass
@@ -39,18 +39,14 @@ class Paragraph:
     source: str | None = None
     unit: str = "paragraph"
     corpus: str = "seeds"
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if not d["extra"]:
-            d.pop("extra")
-        return d
+        return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Paragraph":
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**known)
+    def from_dict(cls, record: dict) -> "Paragraph":
+        """A paragraph from its JSON record (unknown keys ignored)."""
+        return cls(**{k: record[k] for k in cls.__dataclass_fields__ if k in record})
 
 
 def make_paragraph_id(article_id: str, index: int) -> str:

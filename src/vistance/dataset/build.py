@@ -52,20 +52,28 @@ def _features():
     })
 
 
+SPLIT_ORDER = ("train", "validation", "test")
+
+
 def build_dataset_dict(rows: list[dict], split_of_article: dict[str, str]):
-    """A ``datasets.DatasetDict`` with one split per distinct value of ``split_of_article``."""
+    """A ``datasets.DatasetDict`` with one split per value of ``split_of_article`` that has rows.
+
+    A split no row falls in (``test_vietnews`` when the vietnews-fa paragraphs are absent) is left
+    out rather than saved empty: an empty split cannot be loaded back (``datasets`` fails on it), and
+    evaluation skips the splits that are absent. Order: train, validation, test, then by name.
+    """
     from datasets import Dataset, DatasetDict
 
     feats = _features()
-    splits = sorted(set(split_of_article.values()), key=["train", "validation", "test"].index
-                    if set(split_of_article.values()) <= {"train", "validation", "test"} else str)
+    present = {split_of_article[r["article_id"]] for r in rows}
+    splits = sorted(present, key=lambda name: (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name))
     dd = {}
-    for s in splits:
-        part = [r for r in rows if split_of_article[r["article_id"]] == s]
+    for name in splits:
+        part = [r for r in rows if split_of_article[r["article_id"]] == name]
         cols = {c: [r[c] for r in part] for c in COLUMNS}
         cols["themes"] = [[THEMES.index(t) for t in r["themes"]] for r in part]
         cols["tone"] = [TONES.index(r["tone"]) for r in part]
-        dd[s] = Dataset.from_dict(cols, features=feats)
+        dd[name] = Dataset.from_dict(cols, features=feats)
     return DatasetDict(dd)
 
 
@@ -102,6 +110,7 @@ def dataset_stats(dd) -> dict:
             "words": {"mean": round(float(lengths.mean()), 1), "p50": int(np.percentile(lengths, 50)),
                       "p95": int(np.percentile(lengths, 95)), "max": int(lengths.max())},
             "sources": dict(Counter(r["source"] or "unknown" for r in rows).most_common()),
+            "corpora": dict(sorted(Counter(r["corpus"] for r in rows).items())),
         }
     return out
 
@@ -153,5 +162,8 @@ def build_dataset(paragraphs, labels, out, stats, split: dict[str, float], seed:
     dd = build_dataset_dict(rows, split_of)
     dd.save_to_disk(str(out))
     result = {"join": info, "splits": dataset_stats(dd)}
+    empty = sorted((set(split_of.values()) | set(heldout)) - set(dd))
+    if empty:
+        result["empty_splits"] = empty   # no labelled paragraph here (e.g. its corpus is absent): not saved
     write_json(stats, result)
     return DatasetReport(stats=result, rows=len(rows), out=str(out))

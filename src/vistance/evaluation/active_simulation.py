@@ -200,9 +200,18 @@ def run_simulation(*, dataset_dir, model_kind: str, model_spec: dict, out_dir, s
     primary = ("seeds", "news-2024")
     pool = [r for s in ("train", "validation") if s in dd for r in rows_from_dataset(dd[s]) if r["corpus"] in primary]
     held = [r for r in rows_from_dataset(dd["test"]) if r["corpus"] in primary] if "test" in dd else []
-    if not held or len(pool) < min(budgets):
-        raise ValueError(f"the simulation needs a test split and a pool of at least {min(budgets)} labelled units "
-                         f"(have {len(pool)} in the pool, {len(held)} held out)")
+    if not held or len(pool) < min(budgets):   # e.g. a fresh clone without the corpora: say so, do nothing
+        reason = (f"skipped: the simulation needs a test split and a pool of at least {min(budgets)} labelled units "
+                  f"(have {len(pool)} in the pool, {len(held)} held out)")
+        report = SimulationReport(budgets=list(budgets), seeds=list(seeds), pool=len(pool), heldout=len(held),
+                                  model={"kind": model_kind, **model_spec}, verdict={"skipped": reason})
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "simulation.json", {**report.to_dict(), "skipped": reason})
+        with atomic_write(out / "simulation.md") as fh:
+            fh.write(f"# Active learning simulation\n\n{reason[0].upper()}{reason[1:]}.\n")
+        plot(report, out / "simulation.png")
+        return report
     report = simulate(pool, held, kind=model_kind, spec=model_spec, strategies=tuple(strategies), budgets=tuple(budgets),
                       seeds=tuple(seeds), start=start, step=step, goal_fraction=goal_fraction, progress=progress)
     out = Path(out_dir)

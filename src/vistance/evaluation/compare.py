@@ -188,10 +188,15 @@ def compare_models(params: dict, experiments="experiments") -> Path:
         L += ["", "## Seed variance (stochastic models)", "", "| model | seeds | tone macro-F1 | themes sample-F1 |", "|---|---|---|---|"]
         for n, v in sv.items():
             L.append(f"| {n} | {', '.join(map(str, v['seeds']))} | {_ms(v, 'tone_macro_f1')} | {_ms(v, 'themes_sample_f1')} |")
-    L += ["", "## Cost", "", "| model | train seconds | predict paragraphs/s (test split) |", "|---|---|---|"]
+    units = _corpus_units(exp.parent / "data" / "unlabelled" / "ingest_report.json")
+    L += ["", "## Cost", "", "Choose the model for `vistance analyze` (`analysis.model`) by this and the held-out figures above.", "",
+          "| model | train seconds | predict paragraphs/s (test split) | analyze the vietnews-fa corpus"
+          + (f" ({units:,} units)" if units else "") + " |", "|---|---|---|---|"]
     for n in names:
         t = timings[n]
-        L.append(f"| {n} | {t.get('train_seconds', '–')} | {t.get('paragraphs_per_second', '–')} |")
+        rate = t.get("paragraphs_per_second")
+        cost = f"≈ {units / rate / 60:.1f} min" if units and rate else "–"
+        L.append(f"| {n} | {t.get('train_seconds', '–')} | {rate if rate is not None else '–'} | {cost} |")
     L += ["", "Timings are wall-clock on the machine that ran the pipeline and vary run to run; every other number "
           "is reproducible from `params.yaml` (fixed seeds).", "",
           "## Per-label F1 (test split)", "", "| model | " + " | ".join(THEMES) + " |", "|---|" + "---|" * len(THEMES)]
@@ -261,3 +266,11 @@ def generalisation_table(res: dict, names: list[str]) -> list[str]:
                  f"{ci(cc, 'themes_sample_f1')} | {pair(both['tone_macro_f1'], both['themes_sample_f1']) if both else '–'} | "
                  f"{pair(h['tone_macro_f1']['value'], h['themes_sample_f1']['value'])} |")
     return L
+
+
+def _corpus_units(report_path) -> int | None:
+    """Units of the unlabelled corpus (its ingest report), for the analysis cost column."""
+    try:
+        return int(json.loads(Path(report_path).read_text(encoding="utf-8"))["paragraphs"]) or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -11,9 +11,11 @@ import numpy as np
 
 from vistance.config import model_params
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset, write_json
-from vistance.dataset.splits import grouped_kfold, time_source_split
+from vistance.dataset.splits import CROSS_CORPUS_SPLIT, grouped_kfold
+from vistance.evaluation.generalisation import (CROSS_CORPUS_BOTH, generalisation_score, generalisation_splits,
+                                                 score_split)
 from vistance.evaluation.metrics import HEADLINE, headline_with_ci, theme_metrics, tone_metrics
-from vistance.io import atomic_write
+from vistance.io import atomic_write, write_jsonl
 from vistance.labels.schema import THEMES, TONES
 from vistance.models import load_model, model_class
 from vistance.models.train import fit_rows
@@ -40,6 +42,14 @@ def _summarise(runs: list[dict]) -> dict:
     keys = runs[0].keys() if runs else []
     return {k: {"mean": float(np.mean([r[k] for r in runs])), "std": float(np.std([r[k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0}
             for k in keys}
+
+
+def _refit(kind, spec, train_rows, seed, valid_rows=None):
+    """A fresh model of the same configuration fitted on ``train_rows`` (``None`` if it has one tone class)."""
+    if len({r["tone"] for r in train_rows}) < 2:
+        return None
+    spec = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
+    return fit_rows(kind, spec, train_rows, valid_rows, seed=seed)
 
 
 def _refit_eval(kind, spec, train_rows, test_rows, seed, valid_rows=None) -> dict | None:
@@ -79,6 +89,11 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
 
     all_rows = [r for s in ("train", "validation", "test") if s in splits for r in splits[s]]
     refit = mode.get("refit", True)
+    min_rows = int(ev.get("min_paragraphs", 0))
+    if refit and len(all_rows) < min_rows:   # e.g. a fresh clone without the corpora: seeds only
+        refit = False
+        result["skipped"] = (f"refitting analyses (CV, generalisation, seed variance, learning curve): "
+                             f"{len(all_rows)} labelled paragraphs < evaluate.min_paragraphs {min_rows}")
     if refit and ev.get("cv_folds", 0) and mode.get("cv", True):
         k = int(ev["cv_folds"])
         runs = []
@@ -86,23 +101,24 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
             runs.append(_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed))
         if any(r is not None for r in runs):
             result["grouped_cv"] = {"folds": k, "folds_used": sum(r is not None for r in runs), **_summarise(runs)}
+    gen_preds: list[dict] = []
+    cross = splits.get(CROSS_CORPUS_SPLIT) or []
+    if cross:  # the pipeline's own model (trained on both collections) on the cross-corpus test articles
+        both = score_split(CROSS_CORPUS_BOTH, model, len(splits["train"]), cross, n_boot, seed)
+        result["cross_corpus"] = {CROSS_CORPUS_BOTH: both.summary()}
+        gen_preds += both.predictions
     if refit and ev.get("generalisation", True):
         gen = {}
-        # cross-time / cross-corpus: train on the 2024-25 news, test on the 2025-26 seed articles
-        tr, te = time_source_split(all_rows, test_corpus="seeds")
-        h = _refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed) if tr and te else None
-        if h:
-            gen["train_news2024_test_seeds"] = {"train": len(tr), "test": len(te), **h}
-        # cross-source: hold out each of the largest outlets in turn
-        from collections import Counter
-
-        sources = Counter(r["source"] for r in all_rows if r["source"] and r["corpus"] != "seeds")
-        for src, _n in sources.most_common(int(mode.get("heldout_sources", ev.get("heldout_sources", 3)))):
-            tr, te = time_source_split(all_rows, test_sources=[src])
-            h = _refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed) if len(te) >= 20 else None
-            if h:
-                gen[f"heldout_source_{src}"] = {"train": len(tr), "test": len(te), **h}
+        n_sources = int(mode.get("heldout_sources", ev.get("heldout_sources", 3)))
+        for split_name, tr_rows, te_rows in generalisation_splits(all_rows, cross, n_sources):
+            refitted = _refit(kind, spec, tr_rows, seed)
+            if refitted is None:
+                continue
+            res = score_split(split_name, refitted, len(tr_rows), te_rows, n_boot, seed)
+            gen[split_name] = res.summary()
+            gen_preds += res.predictions
         result["generalisation"] = gen
+        result["generalisation_score"] = generalisation_score(gen)
     capabilities = model_class(kind)
     if refit and capabilities.seeded and ev.get("seeds") and mode.get("seed_variance", capabilities.stochastic):
         valid = splits.get("validation")
@@ -130,6 +146,7 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
 
     out_dir = Path(out_dir)
     write_json(out_dir / "metrics" / f"{name}.json", _round(result))
+    write_jsonl(out_dir / "predictions" / f"{name}.generalisation.jsonl", gen_preds, sort_keys=True)
     recs = sc.records([r["id"] for r in test])
     with atomic_write(out_dir / "predictions" / f"{name}.jsonl") as fh:
         for r, rec in zip(test, recs):

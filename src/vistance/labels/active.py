@@ -105,28 +105,37 @@ class RandomSampler:
 
 
 @dataclass
-class MarginSampler:
+class _ScoredSampler:
+    """A strategy that ranks the candidates by a model's ``scores``; subclasses give ``_pick``."""
+
     seed: int = 0
-    name: str = "margin"
 
     def query(self, pool, n, *, labelled=(), excluded=(), scores=None, features=None, label_counts=None):
         _check(scores, pool)
         cand = _candidates(pool, labelled, excluded)
-        order = _by_uncertainty(uncertainty(scores), cand, random.Random(self.seed))
-        return [pool[i] for i in order[:n]]
+        return [pool[i] for i in self._pick(cand, n, scores, features, label_counts)]
+
+    def _pick(self, cand: np.ndarray, n: int, scores, features, label_counts) -> list[int]:
+        """At most ``n`` positions out of ``cand``, in the order they are chosen."""
+        raise NotImplementedError
 
 
 @dataclass
-class DiverseSampler:
-    seed: int = 0
+class MarginSampler(_ScoredSampler):
+    name: str = "margin"
+
+    def _pick(self, cand, n, scores, features, label_counts):
+        return _by_uncertainty(uncertainty(scores), cand, random.Random(self.seed))[:n]
+
+
+@dataclass
+class DiverseSampler(_ScoredSampler):
     shortlist_factor: int = 4
     name: str = "diverse"
 
-    def query(self, pool, n, *, labelled=(), excluded=(), scores=None, features=None, label_counts=None):
-        _check(scores, pool)
+    def _pick(self, cand, n, scores, features, label_counts):
         if features is None:
             raise ValueError("the diverse strategy needs a feature matrix for the pool")
-        cand = _candidates(pool, labelled, excluded)
         order = _by_uncertainty(uncertainty(scores), cand, random.Random(self.seed))
         short = order[: max(n, self.shortlist_factor * n)]
         if not short:
@@ -141,17 +150,14 @@ class DiverseSampler:
             nxt = int(np.argmax(dist))  # first maximum: the more uncertain wins a tie
             chosen.append(nxt)
             dist = np.minimum(dist, 1.0 - X @ X[nxt])
-        return [pool[short[j]] for j in chosen]
+        return [short[j] for j in chosen]
 
 
 @dataclass
-class BalancedSampler:
-    seed: int = 0
+class BalancedSampler(_ScoredSampler):
     name: str = "balanced"
 
-    def query(self, pool, n, *, labelled=(), excluded=(), scores=None, features=None, label_counts=None):
-        _check(scores, pool)
-        cand = _candidates(pool, labelled, excluded)
+    def _pick(self, cand, n, scores, features, label_counts):
         rng = random.Random(self.seed)
         u = uncertainty(scores)
         counts = dict(label_counts or {})
@@ -175,7 +181,7 @@ class BalancedSampler:
             if i not in used:
                 used.add(i)
                 taken.append(i)
-        return [pool[i] for i in taken[:n]]
+        return taken[:n]
 
 
 def _rows(features, idx):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vistance.errors import InputError, LabelError
-from vistance.io import atomic_write, dumps_line, iter_lines, parse_json_line, read_json, write_jsonl
+from vistance.io import atomic_write, dumps_line, iter_json_values, read_json, write_jsonl
 from vistance.labels.schema import THEMES, TONES, Label, label_from_dict
 
 LABEL_STUDIO_CONFIG = """<View>
@@ -495,21 +495,11 @@ def read_judgements(path, annotator: str | None = None):
 
 
 def _jsonl_judgements(path, annotator):
-    """JSONL judgements through :func:`vistance.io.iter_lines` (line ends only, BOM, UTF-16)."""
+    """JSONL judgements through :func:`vistance.io.iter_json_values` (line ends only, BOM, UTF-16)."""
     finish = _finisher(annotator)
     try:
-        for i, line in iter_lines(path):
-            if isinstance(line, InputError):
-                yield f"{path}:{i}", line
-                continue
-            if not line.strip():
-                continue
-            try:
-                rec = parse_json_line(line, path, i)
-            except InputError as e:
-                yield f"{path}:{i}", e
-                continue
-            yield finish(f"{path}:{i}", rec)
+        for i, rec in iter_json_values(path):
+            yield finish(f"{path}:{i}", rec)  # an InputError passes through as the line's result
     except OSError as e:
         raise InputError(path, f"cannot read ({e.strerror})") from None
 

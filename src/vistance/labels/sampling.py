@@ -32,12 +32,12 @@ def foreign_affairs_density(texts: list[str]) -> float:
     return sum(len(FOREIGN_AFFAIRS.findall(t)) for t in texts) / len(texts)
 
 
-def select_for_annotation(paragraphs, n_articles_budget: int, per_article_cap: int = 25,
+def select_for_annotation(paragraphs, n_paragraphs: int, per_article_cap: int = 25,
                           stratum_quota: int = 40, seed: int = 0, exclude: set[str] | None = None):
     """Pick paragraphs to annotate.
 
     1. Rank articles by foreign-affairs density; take whole articles (first
-       ``per_article_cap`` paragraphs) until ``n_articles_budget`` paragraphs.
+       ``per_article_cap`` paragraphs) until ``n_paragraphs`` paragraphs.
     2. For each rare stratum, add up to ``stratum_quota`` more paragraphs (from
        other articles) that mention its cues, chosen at random with ``seed``.
     Returns the selected paragraphs in corpus order.
@@ -51,7 +51,7 @@ def select_for_annotation(paragraphs, n_articles_budget: int, per_article_cap: i
     chosen: list = []
     chosen_articles: set[str] = set()
     for a in ranked:
-        if len(chosen) >= n_articles_budget:
+        if len(chosen) >= n_paragraphs:
             break
         chosen.extend(by_article[a][:per_article_cap])
         chosen_articles.add(a)

@@ -132,6 +132,16 @@ class ModelBase:
         """The base checkpoint a parameter ``spec`` starts from (for the card); ``None`` if none."""
         return None
 
+    def _keep_params(self, arguments: dict) -> None:
+        """Store each constructor argument as the attribute of the same name (scikit-learn's
+        convention); ``__init__`` calls ``self._keep_params(locals())``."""
+        for name in type(self).Params.model_fields:
+            setattr(self, name, arguments[name])
+
+    def get_params(self, deep: bool = False) -> dict:
+        """The constructor's keyword arguments as set, in signature order (what a saved folder records)."""
+        return {name: getattr(self, name) for name in type(self).Params.model_fields}
+
 
 def params_model(cls) -> type:
     """A pydantic model (``extra="forbid"``) of ``cls.__init__``'s keyword parameters."""

@@ -34,7 +34,7 @@ from vistance.errors import ModelError
 from vistance.labels.schema import THEMES, TONES
 from vistance.models.base import ModelBase, Scores
 from vistance.models.folder import read_manifest, sha256_file, write_manifest
-from vistance.models.thresholds import tune_thresholds
+from vistance.models.thresholds import tune_thresholds_out_of_fold
 
 DEFAULT_CACHE = "experiments/cache/embeddings"
 INSTALL_HINT = "pip install 'vistance[encoder]'"
@@ -266,26 +266,13 @@ class EmbeddingModel(ModelBase):
     def __init__(self, variant: str = "original", model_path: str | None = None, C: float = 1.0,
                  class_weight: str | None = "balanced", tune_thresholds: bool = True, cv_folds: int = 3,
                  cache_dir: str | None = DEFAULT_CACHE, batch_size: int = 64, seed: int = 0):
-        self.variant = variant
-        self.model_path = model_path
-        self.C = C
-        self.class_weight = class_weight
-        self.tune_thresholds = tune_thresholds
-        self.cv_folds = cv_folds
-        self.cache_dir = cache_dir
-        self.batch_size = batch_size
-        self.seed = seed
+        self._keep_params(locals())
 
     @classmethod
     def checkpoint_of(cls, spec: dict) -> str | None:
         from vistance.models.e5_checkpoint import ORIGINAL_MODEL
 
         return ORIGINAL_MODEL
-
-    def get_params(self, deep: bool = False) -> dict:
-        return {k: getattr(self, k) for k in (
-            "variant", "model_path", "C", "class_weight", "tune_thresholds", "cv_folds", "cache_dir",
-            "batch_size", "seed")}
 
     # -- embeddings -------------------------------------------------------------------
     def encoder(self) -> E5Encoder:
@@ -312,19 +299,13 @@ class EmbeddingModel(ModelBase):
         y = np.array([TONES.index(t) for t in tones], dtype=int)
         X = self.embed(texts, progress=True).astype(np.float64)
         self.thresholds_ = np.full(len(THEMES), 0.5)
-        if self.tune_thresholds and len(texts) >= 20:
-            from vistance.dataset.splits import grouped_kfold
+        if self.tune_thresholds:
+            def fit_score(tr, te):
+                if len(set(y[tr].tolist())) < 2:  # tone needs two classes: skip the fold
+                    return None
+                return _apply_heads(_fit_heads(X[tr], Y[tr], y[tr], self.C, self.class_weight, self.seed), X[te])[0]
 
-            g = list(groups) if groups is not None else [str(i) for i in range(len(texts))]
-            k = min(self.cv_folds, len(set(g)))
-            if k >= 2:
-                oof = np.zeros(Y.shape, dtype=float)
-                for tr, te in grouped_kfold(g, k=k, seed=self.seed):
-                    if len(set(y[tr].tolist())) < 2:
-                        continue
-                    h = _fit_heads(X[tr], Y[tr], y[tr], self.C, self.class_weight, self.seed)
-                    oof[te] = _apply_heads(h, X[te])[0]
-                self.thresholds_ = tune_thresholds(Y, oof)
+            self.thresholds_ = tune_thresholds_out_of_fold(fit_score, Y, groups, k=self.cv_folds, seed=self.seed)
         self.heads_ = _fit_heads(X, Y, y, self.C, self.class_weight, self.seed)
         enc = self.encoder()
         self.encoder_sha256_, self.encoder_version_ = enc.sha256, enc.version

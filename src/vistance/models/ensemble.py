@@ -21,7 +21,7 @@ from vistance.errors import ModelError
 from vistance.labels.schema import THEMES
 from vistance.models.base import ModelBase, Scores
 from vistance.models.folder import read_manifest, write_manifest
-from vistance.models.thresholds import tune_thresholds
+from vistance.models.thresholds import item_groups, tune_thresholds_out_of_fold
 
 
 def _member_class(kind: str):
@@ -104,20 +104,15 @@ class EnsembleModel(ModelBase):
 
     def fit(self, texts: Sequence[str], themes, tones, groups=None, valid=None) -> "EnsembleModel":
         texts = list(texts)
-        self.thresholds_ = np.full(len(THEMES), 0.5)
-        if self.cv_folds >= 2 and len(texts) >= 20:
-            from vistance.dataset.splits import grouped_kfold
+        g = item_groups(groups, len(texts))
+        Y = np.array([[int(t in row) for t in THEMES] for row in themes], dtype=int).reshape(-1, len(THEMES))
 
-            g = list(groups) if groups is not None else [str(i) for i in range(len(texts))]
-            k = min(self.cv_folds, len(set(g)))
-            if k >= 2:
-                Y = np.array([[int(t in row) for t in THEMES] for row in themes], dtype=int)
-                oof = np.zeros(Y.shape, dtype=float)
-                for tr, te in grouped_kfold(g, k=k, seed=self.seed):
-                    sub = self._fit_members([texts[i] for i in tr], [themes[i] for i in tr], [tones[i] for i in tr],
-                                            [g[i] for i in tr], None)
-                    oof[te] = self._average(sub, [texts[i] for i in te])[0]
-                self.thresholds_ = tune_thresholds(Y, oof)
+        def fit_score(tr, te):  # every member re-fitted on the fold's training rows
+            sub = self._fit_members([texts[i] for i in tr], [themes[i] for i in tr], [tones[i] for i in tr],
+                                    [g[i] for i in tr], None)
+            return self._average(sub, [texts[i] for i in te])[0]
+
+        self.thresholds_ = tune_thresholds_out_of_fold(fit_score, Y, g, k=self.cv_folds, seed=self.seed)
         self.models_ = self._fit_members(texts, themes, tones, groups, valid)
         return self
 

@@ -85,24 +85,20 @@ def pretrain_mlm(
     mlm_probability: float = 0.15,
     weight_decay: float = 0.01,
     warmup_ratio: float = 0.06,
-    num_merges: int = 4000,
-    hidden_size: int = 64,
-    num_layers: int = 2,
-    num_heads: int = 2,
-    intermediate_size: int = 128,
     fp16: bool = False,
     bf16: bool = False,
+    **tiny,
 ) -> dict:
     """Masked-LM training on raw ``texts``; write a fine-tunable checkpoint to ``out_dir``.
 
     ``init=None`` builds a tiny PhoBERT-shaped tokenizer and model from the texts
-    (:func:`~vistance.models.phobert_checkpoint.build_tiny_checkpoint` with
-    ``num_merges``, ``hidden_size``, ``num_layers``, ``num_heads``,
-    ``intermediate_size``; positions for ``max_length``) and trains it from
-    scratch; ``init=PATH`` (or a Hub name when online) continues MLM training of
-    that checkpoint, e.g. a local copy of ``vinai/phobert-base``
-    (domain-adaptive pretraining). ``learning_rate`` defaults to 5e-4 from
-    scratch and 5e-5 when continuing.
+    (:func:`~vistance.models.phobert_checkpoint.build_tiny_checkpoint` with ``segmenter``,
+    ``max_length``, ``seed`` and the keyword arguments ``tiny``: ``num_merges``,
+    ``hidden_size``, ``num_layers``, ``num_heads``, ``intermediate_size``, … with its
+    defaults) and trains it from scratch; ``init=PATH`` (or a Hub name when online)
+    continues MLM training of that checkpoint, e.g. a local copy of
+    ``vinai/phobert-base`` (domain-adaptive pretraining; ``tiny`` must then be
+    empty). ``learning_rate`` defaults to 5e-4 from scratch and 5e-5 when continuing.
 
     Returns the statistics also written to ``out_dir/pretrain_stats.json``:
     ``steps``, ``seconds``, ``steps_per_second``, ``final_loss`` (last logged
@@ -121,6 +117,8 @@ def pretrain_mlm(
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     if max_length < 3:
         raise ValueError(f"max_length must be >= 3, got {max_length}")
+    if init is not None and tiny:
+        raise ValueError(f"{', '.join(sorted(tiny))}: only for a model built from scratch (init=None)")
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         raise ValueError("pretrain_mlm needs at least one non-empty text")
@@ -132,11 +130,7 @@ def pretrain_mlm(
     seg = get_segmenter(segmenter)
 
     if init is None:
-        build_tiny_checkpoint(
-            texts, out, segmenter=seg.name, num_merges=num_merges, hidden_size=hidden_size,
-            num_layers=num_layers, num_heads=num_heads, intermediate_size=intermediate_size,
-            max_length=max_length, seed=seed,
-        )
+        build_tiny_checkpoint(texts, out, segmenter=seg.name, max_length=max_length, seed=seed, **tiny)
         source = out
         lr = 5e-4 if learning_rate is None else learning_rate
     else:

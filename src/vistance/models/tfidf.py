@@ -23,7 +23,7 @@ from vistance.errors import ModelError
 from vistance.labels.schema import THEMES, TONES
 from vistance.models.base import ModelBase, Scores
 from vistance.models.folder import read_manifest, write_manifest
-from vistance.models.thresholds import tune_thresholds
+from vistance.models.thresholds import tune_thresholds_out_of_fold
 from vistance.text.segment import check_segmenter, get_segmenter
 
 TRUSTED_TYPES = {
@@ -147,24 +147,7 @@ class TfidfModel(ModelBase):
                  use_char: bool = True, char_ngram_min: int = 2, char_ngram_max: int = 5, min_df: int = 1,
                  max_features: int | None = 200_000, C: float = 4.0, class_weight: str | None = "balanced",
                  tune_thresholds: bool = True, cv_folds: int = 3, seed: int = 0):
-        self.classifier = classifier
-        self.segmenter = segmenter
-        self.word_ngram_max = word_ngram_max
-        self.use_char = use_char
-        self.char_ngram_min = char_ngram_min
-        self.char_ngram_max = char_ngram_max
-        self.min_df = min_df
-        self.max_features = max_features
-        self.C = C
-        self.class_weight = class_weight
-        self.tune_thresholds = tune_thresholds
-        self.cv_folds = cv_folds
-        self.seed = seed
-
-    def get_params(self, deep: bool = False) -> dict:
-        return {k: getattr(self, k) for k in (
-            "classifier", "segmenter", "word_ngram_max", "use_char", "char_ngram_min", "char_ngram_max",
-            "min_df", "max_features", "C", "class_weight", "tune_thresholds", "cv_folds", "seed")}
+        self._keep_params(locals())
 
     # -- building blocks ---------------------------------------------------------------
     def _vectorizer(self):
@@ -248,19 +231,14 @@ class TfidfModel(ModelBase):
         seg = self.segment(texts)
         Y, y = self._targets(themes, tones)
         self.thresholds_ = np.full(len(THEMES), 0.5)
-        if self.tune_thresholds and len(texts) >= 20:
-            from vistance.dataset.splits import grouped_kfold
+        if self.tune_thresholds:
+            def fit_score(tr, te):
+                if len(set(y[tr].tolist())) < 2:  # tone needs two classes: skip the fold
+                    return None
+                parts = self._fit_segmented([seg[i] for i in tr], Y[tr], y[tr])
+                return self._scores(*parts, [seg[i] for i in te])[0]
 
-            g = list(groups) if groups is not None else [str(i) for i in range(len(texts))]
-            k = min(self.cv_folds, len(set(g)))
-            if k >= 2:
-                oof = np.zeros(Y.shape, dtype=float)
-                for tr, te in grouped_kfold(g, k=k, seed=self.seed):
-                    if len(set(y[tr].tolist())) < 2:
-                        continue
-                    parts = self._fit_segmented([seg[i] for i in tr], Y[tr], y[tr])
-                    oof[te] = self._scores(*parts, [seg[i] for i in te])[0]
-                self.thresholds_ = tune_thresholds(Y, oof)
+            self.thresholds_ = tune_thresholds_out_of_fold(fit_score, Y, groups, k=self.cv_folds, seed=self.seed)
         self.vectorizer_, self.theme_clf_, self.tone_clf_ = self._fit_segmented(seg, Y, y)
         self._counters = None
         self.n_features_ = len(self.vectorizer_.get_feature_names_out())

@@ -188,8 +188,3 @@ def check_segmenter(expected: str, actual: str) -> None:
             f"segmenter mismatch: the model was trained on text segmented by {expected!r} "
             f"but {actual!r} was requested; predictions would silently lose accuracy"
         )
-
-
-def unsegment(text: str) -> str:
-    """Undo segmentation: ``Việt_Nam hội_đàm`` -> ``Việt Nam hội đàm``."""
-    return text.replace("_", " ")

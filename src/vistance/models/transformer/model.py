@@ -85,13 +85,6 @@ META_FILE = "transformer.json"
 THRESHOLDS_FILE = "thresholds.json"
 HEADS_FILE = "heads.safetensors"
 
-_PARAM_NAMES = (
-    "model_name_or_path", "segmenter", "max_length", "stride", "heads", "epochs", "batch_size",
-    "learning_rate", "weight_decay", "warmup_ratio", "seed", "class_weights",
-    "early_stopping_patience", "fp16", "bf16", "log_dir", "use_dvclive",
-)
-
-
 class TransformerModel(ModelBase):
     """PhoBERT-style encoder fine-tuned for themes (multi-label) and tone (3 classes).
 
@@ -135,31 +128,12 @@ class TransformerModel(ModelBase):
                  batch_size: int = 16, learning_rate: float = 3e-5, weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, seed: int = 0, class_weights: bool = True,
                  early_stopping_patience: int | None = 2, fp16: bool = False, bf16: bool = False,
-                 log_dir: str | None = None, use_dvclive: bool = False):
-        self.model_name_or_path = model_name_or_path
-        self.segmenter = segmenter
-        self.max_length = max_length
-        self.stride = stride
-        self.heads = heads
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.seed = seed
-        self.class_weights = class_weights
-        self.early_stopping_patience = early_stopping_patience
-        self.fp16 = fp16
-        self.bf16 = bf16
-        self.log_dir = log_dir
-        self.use_dvclive = use_dvclive
+                 log_dir: str | None = None, use_dvclive: bool = False, freeze_embeddings: bool = False):
+        self._keep_params(locals())
 
     @classmethod
     def checkpoint_of(cls, spec: dict) -> str | None:
         return spec.get("model_name_or_path") or None
-
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in _PARAM_NAMES}
 
     def __repr__(self) -> str:
         return f"TransformerModel({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
@@ -274,6 +248,10 @@ class TransformerModel(ModelBase):
         verify_checkpoint_folder(self.model_name_or_path, self.segmenter)
         self.tokenizer_ = load_tokenizer(self.model_name_or_path)
         net = self._new_network()
+        if self.freeze_embeddings:  # the (large, multilingual) input embedding matrix stays as pretrained
+            for name, p in net.named_parameters():
+                if "word_embeddings" in name:
+                    p.requires_grad = False
 
         windows, owners = self.encode_windows(texts)
         train_rows = [{"input_ids": w, "theme_labels": Y[o].astype(np.float32), "tone_labels": int(y[o])}
@@ -477,7 +455,7 @@ class TransformerModel(ModelBase):
             raise ModelError(f"{folder}: unreadable {META_FILE} or {THRESHOLDS_FILE} ({short_error(e)})") from e
         if segmenter is not None:
             check_segmenter(meta["segmenter"], segmenter)
-        params = {k: v for k, v in meta.get("params", {}).items() if k in _PARAM_NAMES}
+        params = {k: v for k, v in meta.get("params", {}).items() if k in cls.Params.model_fields}
         model = cls(**params)
         model.segmenter_ = meta["segmenter"]
         model.thresholds_ = np.array([float(thr[t]) for t in THEMES])
