@@ -47,3 +47,17 @@ def test_a_zero_fraction_split_is_not_saved(tmp_path):
                   tmp_path / "stats.json", split={"train": 0.75, "validation": 0.0, "test": 0.25}, seed=1)
     dd = load_dataset_dict(tmp_path / "dataset")
     assert "validation" not in dd and all(len(dd[s]) for s in dd)
+
+
+def test_labels_check_matches_labels_against_several_paragraph_files(tmp_path, capsys):
+    from vistance.cli import main
+
+    _corpus(tmp_path, articles=2)
+    lines = (tmp_path / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "a.jsonl").write_text("".join(lines[:2]), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("".join(lines[2:]), encoding="utf-8")
+    gold = str(tmp_path / "gold.jsonl")
+    assert main(["labels", "check", gold, "--paragraphs", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]) == 0
+    assert "orphan" not in capsys.readouterr().err or "(2 label" not in capsys.readouterr().err
+    assert main(["labels", "check", gold, "--paragraphs", str(tmp_path / "a.jsonl")]) == 0
+    assert "(2 label(s) for paragraphs not in this corpus)" in capsys.readouterr().err

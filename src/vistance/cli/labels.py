@@ -12,9 +12,11 @@ def cmd_labels_check(a) -> int:
     from vistance.labels.validate import CheckReport, check_against_corpus
 
     report = CheckReport()
-    paras = paragraphs_or_none(a.paragraphs) if a.paragraphs and Path(a.paragraphs).exists() else None
-    if paras is None:
-        note(f"note: {a.paragraphs} not found; checking the labels against the schema only")
+    present = [p for p in a.paragraphs if Path(p).exists()]
+    paras = [para for p in present for para in paragraphs_or_none(p)] if present else None
+    for p in sorted(set(a.paragraphs) - set(present)):
+        note(f"note: {p} not found; " + ("its labels count as orphans" if present
+                                        else "checking the labels against the schema only"))
     for f in a.labels:
         try:
             labs = read_labels(f, allow_missing=False)
@@ -111,7 +113,8 @@ def add_parsers(sub) -> None:
     lab = sub.add_parser("labels", help="label files").add_subparsers(dest="labels_cmd", required=True)
     s = lab.add_parser("check", help="fail on unknown labels, duplicates and stale hashes")
     s.add_argument("labels", nargs="*", default=["labels/gold.jsonl"])
-    s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
+    s.add_argument("--paragraphs", nargs="+", default=["data/processed/paragraphs.jsonl"],
+                   help="paragraph JSONL files the labels must match (absent ones skipped)")
     s.set_defaults(func=cmd_labels_check)
 
     s = lab.add_parser("build-gold", help="first-pass labels + adjudications -> gold file")
