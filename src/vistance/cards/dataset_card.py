@@ -1,6 +1,8 @@
 """The dataset card ``labels/README.md`` (datasheet form), regenerated from the data."""
 from __future__ import annotations
 
+import functools
+
 import json
 from collections import Counter
 from pathlib import Path
@@ -91,7 +93,7 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
     tone_counts = Counter(r["tone"] for r in gold)
     seed_dir = Path(params.get("corpus", {}).get("seeds", "data/raw"))
     seed_ids = {f.stem for f in seed_dir.glob("*.txt")}
-    corpora = Counter("seeds" if r["paragraph_id"].rsplit("/p", 1)[0] in seed_ids else "news-2024" for r in gold)
+    corpora = Counter(_corpus_of(r["paragraph_id"].rsplit("/p", 1)[0], seed_ids) for r in gold)
     yaml = ["---", "language: [vi]", "license: other", "license_name: labels-mit-text-not-included",
             "task_categories: [text-classification]", "task_ids: [multi-label-classification, sentiment-classification]",
             "pretty_name: vistance gold labels (Vietnamese political-news themes and tone)",
@@ -197,3 +199,17 @@ def write_dataset_card(params: dict, stats_path, agreement_path, out) -> Path:
     with atomic_write(out) as fh:
         fh.write(text)
     return out
+
+
+def _corpus_of(article_id: str, seed_ids: set[str]) -> str:
+    """Which collection an article id belongs to: the seeds, vietnews-fa (its committed manifest) or news-2024."""
+    if article_id in seed_ids:
+        return "seeds"
+    return "vietnews-fa" if article_id in _vietnews_ids() else "news-2024"
+
+
+@functools.lru_cache(maxsize=1)
+def _vietnews_ids() -> frozenset:
+    from vistance.corpus.fetch import load_manifest
+
+    return frozenset(a["id"] for a in load_manifest("vietnews-fa")["articles"])

@@ -30,3 +30,20 @@ def paragraphs_or_none(path):
 
 def exists(path) -> bool:
     return bool(path) and Path(path).exists()
+
+
+def command(sub, name: str, func, help: str, *arguments: tuple) -> None:
+    """Declare one sub-command: ``arguments`` are ``(flag, {argparse keywords})`` pairs, in order.
+
+    Many commands share flags such as ``--dataset`` and ``--params``; declaring them as data keeps
+    each command's interface readable in one place.
+    """
+    parser = sub.add_parser(name, help=help)
+    for flag, kwargs in arguments:
+        parser.add_argument(flag, **kwargs)
+    parser.set_defaults(func=func)
+
+
+PARAMS = ("--params", {"default": "params.yaml"})
+DATASET = ("--dataset", {"default": "data/dataset"})
+EXPERIMENTS = ("--experiments", {"default": "experiments"})

@@ -1,7 +1,7 @@
 """``vistance simulate-active``: does choosing what to annotate beat random choice?"""
 from __future__ import annotations
 
-from vistance.cli._common import OK, config, note
+from vistance.cli._common import DATASET, EXPERIMENTS, OK, PARAMS, command, config, note
 
 
 def cmd_simulate_active(a) -> int:
@@ -21,9 +21,6 @@ def cmd_simulate_active(a) -> int:
 
 
 def add_parsers(sub) -> None:
-    s = sub.add_parser("simulate-active", help="learning curves of random vs active sampling on the gold held")
-    s.add_argument("--dataset", default="data/dataset")
-    s.add_argument("--out", default="experiments/active_learning")
-    s.add_argument("--params", default="params.yaml")
-    s.add_argument("--verbose", action="store_true", help="a line per fitted budget")
-    s.set_defaults(func=cmd_simulate_active)
+    command(sub, "simulate-active", cmd_simulate_active, "learning curves of random vs active sampling on the gold held",
+            DATASET, ("--out", {"default": "experiments/active_learning"}), PARAMS,
+            ("--verbose", {"action": "store_true", "help": "a line per fitted budget"}))

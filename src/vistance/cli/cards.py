@@ -1,7 +1,7 @@
 """``vistance cards``."""
 from __future__ import annotations
 
-from vistance.cli._common import OK, config, note
+from vistance.cli._common import DATASET, EXPERIMENTS, OK, PARAMS, command, config, note
 
 
 def cmd_cards(a) -> int:
@@ -20,10 +20,6 @@ def cmd_cards(a) -> int:
 
 
 def add_parsers(sub) -> None:
-    s = sub.add_parser("cards", help="model cards and the dataset card from what ran")
-    s.add_argument("--experiments", default="experiments")
-    s.add_argument("--dataset-stats", default="data/dataset_stats.json")
-    s.add_argument("--agreement", default="labels/agreement.json")
-    s.add_argument("--out-dataset-card", default="labels/README.md")
-    s.add_argument("--params", default="params.yaml")
-    s.set_defaults(func=cmd_cards)
+    command(sub, "cards", cmd_cards, "model cards and the dataset card from what ran", EXPERIMENTS,
+            ("--dataset-stats", {"default": "data/dataset_stats.json"}), ("--agreement", {"default": "labels/agreement.json"}),
+            ("--out-dataset-card", {"default": "labels/README.md"}), PARAMS)

@@ -1,7 +1,7 @@
 """``vistance evaluate`` and ``compare`` (``labels issues`` lives with the label commands)."""
 from __future__ import annotations
 
-from vistance.cli._common import OK, config, note
+from vistance.cli._common import DATASET, EXPERIMENTS, OK, PARAMS, command, config, note
 
 
 def cmd_evaluate(a) -> int:
@@ -33,15 +33,7 @@ def cmd_compare(a) -> int:
 
 
 def add_parsers(sub) -> None:
-    s = sub.add_parser("evaluate", help="metrics, CIs, CV and generalisation splits for one model")
-    s.add_argument("name")
-    s.add_argument("--dataset", default="data/dataset")
-    s.add_argument("--model", help="model folder (default experiments/models/NAME)")
-    s.add_argument("--out", default="experiments")
-    s.add_argument("--params", default="params.yaml")
-    s.set_defaults(func=cmd_evaluate)
-
-    s = sub.add_parser("compare", help="comparison table, paired tests, plots, best model")
-    s.add_argument("--experiments", default="experiments")
-    s.add_argument("--params", default="params.yaml")
-    s.set_defaults(func=cmd_compare)
+    command(sub, "evaluate", cmd_evaluate, "metrics, CIs, CV and generalisation splits for one model",
+            ("name", {}), DATASET, ("--model", {"help": "model folder (default experiments/models/NAME)"}),
+            ("--out", {"default": "experiments"}), PARAMS)
+    command(sub, "compare", cmd_compare, "comparison table, paired tests, plots, best model", EXPERIMENTS, PARAMS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, err, note, paragraphs_or_none
+from vistance.cli._common import OK, PARTIAL, command, err, note, paragraphs_or_none
 
 
 def cmd_labels_check(a) -> int:
@@ -111,18 +111,13 @@ def cmd_silver(a) -> int:
 
 def add_parsers(sub) -> None:
     lab = sub.add_parser("labels", help="label files").add_subparsers(dest="labels_cmd", required=True)
-    s = lab.add_parser("check", help="fail on unknown labels, duplicates and stale hashes")
-    s.add_argument("labels", nargs="*", default=["labels/gold.jsonl"])
-    s.add_argument("--paragraphs", nargs="+", default=["data/processed/paragraphs.jsonl"],
-                   help="paragraph JSONL files the labels must match (absent ones skipped)")
-    s.set_defaults(func=cmd_labels_check)
-
-    s = lab.add_parser("build-gold", help="first-pass labels + adjudications -> gold file")
-    s.add_argument("--first-pass", default="labels/first_pass.jsonl")
-    s.add_argument("--adjudication", default="labels/adjudication.jsonl")
-    s.add_argument("--corrections", default="labels/corrections.jsonl")
-    s.add_argument("--out", default="labels/gold.jsonl")
-    s.set_defaults(func=cmd_labels_build_gold)
+    command(lab, "check", cmd_labels_check, "fail on unknown labels, duplicates and stale hashes",
+            ("labels", {"nargs": "*", "default": ["labels/gold.jsonl"]}),
+            ("--paragraphs", {"nargs": "+", "default": ["data/processed/paragraphs.jsonl"],
+                              "help": "paragraph JSONL files the labels must match (absent ones skipped)"}))
+    command(lab, "build-gold", cmd_labels_build_gold, "first-pass labels + adjudications -> gold file",
+            ("--first-pass", {"default": "labels/first_pass.jsonl"}), ("--adjudication", {"default": "labels/adjudication.jsonl"}),
+            ("--corrections", {"default": "labels/corrections.jsonl"}), ("--out", {"default": "labels/gold.jsonl"}))
 
     s = lab.add_parser("issues", help="flag likely label errors from cross-validated predictions (confident learning)")
     s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, config, err, note
+from vistance.cli._common import DATASET, OK, PARAMS, PARTIAL, command, config, err, note
 from vistance.errors import VistanceError
 
 
@@ -90,12 +90,8 @@ def cmd_predict_article(a) -> int:
 
 
 def add_parsers(sub) -> None:
-    s = sub.add_parser("train", help="train one model named in params.yaml")
-    s.add_argument("name")
-    s.add_argument("--dataset", default="data/dataset")
-    s.add_argument("--out", help="model folder (default experiments/models/NAME)")
-    s.add_argument("--params", default="params.yaml")
-    s.set_defaults(func=cmd_train)
+    command(sub, "train", cmd_train, "train one model named in params.yaml", ("name", {}), DATASET,
+            ("--out", {"help": "model folder (default experiments/models/NAME)"}), PARAMS)
 
     s = sub.add_parser("checkpoint", help="build a tiny PhoBERT-shaped random checkpoint from corpus text")
     s.add_argument("--paragraphs", nargs="+", default=["data/processed/paragraphs.jsonl"])
