@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from vistance.cli import analysis, cards, corpus, dataset, evaluation, labels, models, publish
 from vistance.cli import active, encoder

@@ -1,7 +1,7 @@
 """``vistance simulate-active``: does choosing what to annotate beat random choice?"""
 from __future__ import annotations
 
-from vistance.cli._common import DATASET, EXPERIMENTS, OK, PARAMS, command, config, note
+from vistance.cli._common import DATASET, OK, PARAMS, command, config, note
 
 
 def cmd_simulate_active(a) -> int:

@@ -1,7 +1,7 @@
 """``vistance cards``."""
 from __future__ import annotations
 
-from vistance.cli._common import DATASET, EXPERIMENTS, OK, PARAMS, command, config, note
+from vistance.cli._common import EXPERIMENTS, OK, PARAMS, command, config, note
 
 
 def cmd_cards(a) -> int:

@@ -13,18 +13,12 @@ from vistance.config import model_params
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset, write_json
 from vistance.dataset.splits import CROSS_CORPUS_SPLIT, grouped_kfold
 from vistance.evaluation.generalisation import (CROSS_CORPUS_BOTH, generalisation_score, generalisation_splits,
-                                                 score_split)
+                                                 score_split, truth_arrays)
 from vistance.evaluation.metrics import HEADLINE, headline_with_ci, theme_metrics, tone_metrics
 from vistance.io import atomic_write, write_jsonl
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import TONES
 from vistance.models import load_model, model_class
 from vistance.models.train import fit_rows
-
-
-def truth_arrays(rows):
-    Y = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows], dtype=int).reshape(-1, len(THEMES))
-    y = np.array([TONES.index(r["tone"]) for r in rows], dtype=int)
-    return Y, y
 
 
 def score_rows(model, rows):

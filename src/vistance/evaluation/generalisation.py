@@ -54,7 +54,8 @@ class SplitResult:
                 "ci": {k: [v["low"], v["high"]] for k, v in self.headline.items() if isinstance(v, dict)}}
 
 
-def _truth(rows):
+def truth_arrays(rows):
+    """Gold of ``rows`` as arrays: themes ``[n, 9]`` multi-hot, tone indices ``[n]``."""
     Y = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows], dtype=int).reshape(-1, len(THEMES))
     y = np.array([TONES.index(r["tone"]) for r in rows], dtype=int)
     return Y, y
@@ -64,7 +65,7 @@ def score_split(name: str, model, train_n: int, test_rows: list[dict], n_boot: i
     """Score ``model`` on ``test_rows``: headline metrics with CIs and prediction records."""
     sc = model.predict_proba([r["text"] for r in test_rows])
     Yp, yp = sc.theme_matrix(), sc.tone.argmax(axis=1)
-    Yt, yt = _truth(test_rows)
+    Yt, yt = truth_arrays(test_rows)
     groups = [r["article_id"] for r in test_rows]
     head = {}
     for m, fn in HEADLINE.items():  # intervals for the two selection metrics; point values for the rest

@@ -36,7 +36,7 @@ Strategies:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence
 
 import numpy as np
@@ -199,19 +199,6 @@ def make_sampler(strategy: str, seed: int = 0) -> Sampler:
     if strategy not in _SAMPLERS:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)} (or 'uncertainty')")
     return _SAMPLERS[strategy](seed=seed)
-
-
-@dataclass
-class RoundRecord:
-    """One round of the annotation loop, as recorded in ``labels/active_rounds.jsonl``."""
-
-    round: int
-    strategy: str
-    model: str
-    labelled_before: int
-    pool: int
-    selected: list[str] = field(default_factory=list)
-    note: str = ""
 
 
 def text_features(texts):
