@@ -1,33 +1,53 @@
-"""One run that holds out every evaluation outlet and the cross-corpus test together.
+"""One fit per model, every evaluation outlet and the cross-corpus test held out together.
 
-Fine-tuning a 12-layer encoder on two CPU cores costs tens of minutes a fit, so instead of
-re-fitting it once per generalisation split (as ``vistance evaluate`` does for the cheap kinds),
-this script fits each model ONCE on what is left after removing, together:
+The design is :func:`vistance.evaluation.heldout.heldout_design`: each model is fitted ONCE on what
+is left after removing the ``--outlets`` largest outlets, the in-sample test split and every
+vietnews-fa unit; early stopping, thresholds, the search and ensemble weights read a validation
+part of the *training* articles only. Then every held-out test is scored, with article-bootstrap
+CIs and paired tests against ``--reference``.
 
-- every article of the ``--outlets`` largest outlets of the labelled news (the held-out outlets),
-- the in-sample test split, and
-- every vietnews-fa unit (its test articles are the cross-corpus test; no vietnews-fa unit trains),
+``--search NAME``: before the comparison, the grid in ``models.NAME.search`` is tried (one fit a
+point, scored on validation only) and the chosen point is what NAME is compared with; with
+``--seeds`` its ``search.seeds`` refit it with each seed (mean ± sd). ``--curve``: fractions of the fitting
+articles for learning curves. ``--ensemble A B``: per-task weights of A against B chosen on
+validation. Writes ``<out>.json`` / ``<out>.md`` and ``experiments/search/NAME.{json,md}``.
 
-then scores the held-out outlets (one row per outlet and their mean) and the cross-corpus test, with
-article-bootstrap CIs and paired tests against ``--reference``. Early stopping and threshold tuning use
-a validation part of the *training* articles only. Writes ``experiments/heldout_comparison.json`` and
-``.md``.
-
-    python scripts/heldout_comparison.py --models tfidf_lr e5_lr tfidf_e5 e5_ft
+    python scripts/heldout_comparison.py --models tfidf_lr e5_ft --search e5_ft --curve 0.25 0.5 \\
+        --ensemble e5_ft tfidf_lr
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
-from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from vistance.config import load_config
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset
-from vistance.dataset.splits import CROSS_CORPUS_SPLIT, assign_groups
-from vistance.evaluation.generalisation import paired_generalisation_test, score_split
-from vistance.models import build_model, model_class
+from vistance.evaluation.generalisation import CROSS_CORPUS, paired_generalisation_test, score_split
+from vistance.evaluation.heldout import (apply_ensemble, choose_ensemble, fit_design, headline_of, heldout_design,
+                                         validation_search)
+from vistance.evaluation.evaluate import hash_key
+from vistance.model_specs import checked_spec
+
+METRICS = ("tone_macro_f1", "themes_sample_f1")
+
+
+class _Mix:
+    """Two fitted models mixed with per-task weights (for scoring like any model)."""
+
+    def __init__(self, choice, a, b):
+        self.choice, self.a, self.b = choice, a, b
+
+    def predict_proba(self, texts):
+        return apply_ensemble(self.choice, self.a.predict_proba(texts), self.b.predict_proba(texts))
+
+
+def _spec(cfg, name):
+    kind, spec = checked_spec(cfg, name)
+    return kind, {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
 
 
 def main(argv=None) -> int:
@@ -37,95 +57,187 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--reference", default="tfidf_lr")
     ap.add_argument("--outlets", type=int, default=3)
+    ap.add_argument("--valid-fraction", type=float, default=0.15)
+    ap.add_argument("--search", nargs="*", default=[])
+    ap.add_argument("--seeds", action="store_true", help="refit the searched models with their search.seeds")
+    ap.add_argument("--curve", nargs="*", type=float, default=[])
+    ap.add_argument("--curve-models", nargs="*", default=None)
+    ap.add_argument("--ensemble", nargs=2, default=None)
     ap.add_argument("--out", default="experiments/heldout_comparison")
     ap.add_argument("--n-boot", type=int, default=1000)
     a = ap.parse_args(argv)
 
     cfg = load_config(a.params)
-    params = cfg.as_params()
     seed = cfg.seed
     dd = load_dataset_dict(a.dataset)
-    rows = [r for s in ("train", "validation") if s in dd for r in rows_from_dataset(dd[s])]
-    cross = rows_from_dataset(dd[CROSS_CORPUS_SPLIT]) if CROSS_CORPUS_SPLIT in dd else []
-    news = [r for r in rows if r["corpus"] != "vietnews-fa"]
-    outlets = [s for s, _ in Counter(r["source"] for r in news if r["source"] and r["corpus"] != "seeds").most_common(a.outlets)]
-    held = {o: [r for r in news if r["source"] == o] for o in outlets}
-    train_all = [r for r in news if r["source"] not in outlets]
-    part = assign_groups([r["article_id"] for r in train_all], {"fit": 0.88, "valid": 0.12}, seed=seed)
-    fit_rows = [r for r in train_all if part[r["article_id"]] == "fit"]
-    valid_rows = [r for r in train_all if part[r["article_id"]] == "valid"]
-    tests = {f"heldout_source_{o}": rs for o, rs in held.items()}
-    if cross:
-        tests["train_news2024_test_vietnews"] = cross
-    print(f"train {len(fit_rows)} (+{len(valid_rows)} validation) units; tests: "
-          + ", ".join(f"{k} {len(v)}" for k, v in tests.items()), flush=True)
-
-    results, preds = {}, {}
-    for name in a.models:
-        spec = dict(params["models"][name])
-        kind = spec.pop("kind")
-        spec.pop("evaluate", None)
-        spec = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
-        if model_class(kind).seeded:
-            spec["seed"] = seed
-        t0 = time.perf_counter()
-        model = build_model(kind, **spec)
-        valid = ([r["text"] for r in valid_rows], [r["themes"] for r in valid_rows], [r["tone"] for r in valid_rows])
-        model.fit([r["text"] for r in fit_rows], [r["themes"] for r in fit_rows], [r["tone"] for r in fit_rows],
-                  groups=[r["article_id"] for r in fit_rows], valid=valid)
-        fit_s = time.perf_counter() - t0
-        results[name] = {"kind": kind, "fit_seconds": round(fit_s, 1), "splits": {}}
-        preds[name] = []
-        t1 = time.perf_counter()
-        for split, test_rows in tests.items():
-            res = score_split(split, model, len(fit_rows), test_rows, a.n_boot, seed)
-            results[name]["splits"][split] = res.summary()
-            preds[name] += res.predictions
-        results[name]["predict_seconds"] = round(time.perf_counter() - t1, 1)
-        print(f"{name}: fitted in {fit_s:.0f} s; " + "; ".join(
-            f"{k} tone {v['tone_macro_f1']:.3f} themes {v['themes_sample_f1']:.3f}" for k, v in results[name]["splits"].items()),
-            flush=True)
-
-    outlet_splits = [f"heldout_source_{o}" for o in outlets]
-    paired = {}
-    if a.reference in preds:
-        for name in a.models:
-            if name == a.reference:
-                continue
-            paired[name] = {
-                label: {m: paired_generalisation_test(preds[name], preds[a.reference], m, splits, n_boot=a.n_boot, seed=seed)
-                        for m in ("tone_macro_f1", "themes_sample_f1")}
-                for label, splits in (("held-out outlets (mean)", outlet_splits),
-                                      ("cross-corpus", ["train_news2024_test_vietnews"] if cross else []))
-                if splits}
+    d = heldout_design({s: rows_from_dataset(dd[s]) for s in dd}, a.outlets, seed, a.valid_fraction)
+    print(f"fit {len(d.fit)} + validation {len(d.valid)} units; tests: "
+          + ", ".join(f"{k} {len(v)}" for k, v in d.tests.items()), flush=True)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    summary = {"train": len(fit_rows), "validation": len(valid_rows), "outlets": outlets,
-               "tests": {k: len(v) for k, v in tests.items()}, "results": results, "paired": paired,
-               "reference": a.reference}
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    L = ["# One fit per model, every evaluation outlet and the cross-corpus test held out together", "",
-         f"Trained on {len(fit_rows)} news-2024/seed units (validation {len(valid_rows)}, from the same training articles); "
-         f"held out: {', '.join(outlets)} and the vietnews-fa test articles. 95 % CIs from an article bootstrap.", "",
-         "| model | fit s | " + " | ".join(f"{s} tone / themes" for s in tests) + " | outlets mean tone / themes |",
-         "|---|---|" + "---|" * (len(tests) + 1)]
+
+    results, preds, models, searches = {}, {}, {}, {}
+    for name in a.models:
+        kind, spec = _spec(cfg, name)
+        t0 = time.perf_counter()
+        if name in a.search:
+            sc = cfg.models[name].search
+            found = validation_search(kind, spec, sc.grid, d.fit, d.valid, seed)
+            model, spec = found.pop("model"), {**spec, **found["chosen"]}
+            searches[name] = found
+        else:
+            model = fit_design(kind, spec, d.fit, d.valid, seed)
+        fit_s = time.perf_counter() - t0
+        models[name] = model
+        results[name] = {"kind": kind, "fit_seconds": round(fit_s, 1), "params": spec, "splits": {},
+                         "training_stats": {k: v for k, v in (getattr(model, "training_stats_", {}) or {}).items()
+                                            if k != "valid_curve"}}
+        preds[name] = []
+        for split, rows in d.tests.items():
+            res = score_split(split, model, len(d.fit), rows, a.n_boot, seed)
+            results[name]["splits"][split] = res.summary()
+            preds[name] += res.predictions
+        print(f"{name}: {fit_s:.0f} s; " + "; ".join(
+            f"{k} {v['tone_macro_f1']:.3f}/{v['themes_sample_f1']:.3f}" for k, v in results[name]["splits"].items()),
+            flush=True)
+        if name in searches and a.seeds and cfg.models[name].search.seeds:
+            runs = []
+            for s in cfg.models[name].search.seeds:
+                m = model if s == seed else fit_design(kind, spec, d.fit, d.valid, s)
+                runs.append({sp: headline_of(rows, m.predict_proba([r["text"] for r in rows]))
+                             for sp, rows in d.tests.items()})
+                print(f"{name} seed {s}: " + "; ".join(f"{sp} {h['tone_macro_f1']:.3f}/{h['themes_sample_f1']:.3f}"
+                                                       for sp, h in runs[-1].items()), flush=True)
+            results[name]["seeds"] = {"seeds": list(cfg.models[name].search.seeds), "runs": runs, **{
+                f"{part}.{m}": {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1))}
+                for part, m, vals in _seed_parts(runs, d)}}
+
+    if a.ensemble:
+        na, nb = a.ensemble
+        ma, mb = models[na], models[nb]
+        vt = [r["text"] for r in d.valid]
+        choice = choose_ensemble(d.valid, ma.predict_proba(vt), mb.predict_proba(vt))
+        name = f"{na}+{nb}"
+        mix = _Mix(choice, ma, mb)
+        results[name] = {"kind": "ensemble (per-task weights on validation)", "fit_seconds": None,
+                         "params": {"members": [na, nb], **{k: v for k, v in choice.items() if k != "thresholds"}},
+                         "splits": {}}
+        preds[name] = []
+        for split, rows in d.tests.items():
+            res = score_split(split, mix, len(d.fit), rows, a.n_boot, seed)
+            results[name]["splits"][split] = res.summary()
+            preds[name] += res.predictions
+        print(f"{name} (weights {choice['tone_weight']}/{choice['themes_weight']}): " + "; ".join(
+            f"{k} {v['tone_macro_f1']:.3f}/{v['themes_sample_f1']:.3f}" for k, v in results[name]["splits"].items()),
+            flush=True)
+
+    curves = {}
+    if a.curve:
+        arts = sorted({r["article_id"] for r in d.fit}, key=lambda x: hash_key(x, seed))
+        for name in (a.curve_models or a.models):
+            kind, spec = _spec(cfg, name)
+            spec = {**spec, **results[name]["params"]}
+            pts = []
+            for frac in sorted(a.curve) + [1.0]:
+                if frac >= 1.0:
+                    m, n = models[name], len(d.fit)
+                else:
+                    keep = set(arts[: max(2, int(round(frac * len(arts))))])
+                    sub = [r for r in d.fit if r["article_id"] in keep]
+                    m, n = fit_design(kind, spec, sub, d.valid, seed), len(sub)
+                hs = {sp: headline_of(rows, m.predict_proba([r["text"] for r in rows])) for sp, rows in d.tests.items()}
+                pts.append({"fraction": frac, "train_units": n, **_gen(hs, d)})
+                print(f"curve {name} {frac}: {pts[-1]}", flush=True)
+            curves[name] = pts
+
+    paired = {}
+    for name in results:
+        if name == a.reference or a.reference not in preds:
+            continue
+        paired[name] = {label: {m: paired_generalisation_test(preds[name], preds[a.reference], m, sp, n_boot=a.n_boot,
+                                                              seed=seed) for m in METRICS}
+                        for label, sp in (("held-out outlets (mean)", d.outlet_splits),
+                                          ("cross-corpus", [CROSS_CORPUS] if CROSS_CORPUS in d.tests else []))
+                        if sp}
     for name, r in results.items():
-        sp = r["splits"]
-        mt = sum(sp[s]["tone_macro_f1"] for s in outlet_splits) / len(outlet_splits)
-        mh = sum(sp[s]["themes_sample_f1"] for s in outlet_splits) / len(outlet_splits)
-        L.append(f"| {name} | {r['fit_seconds']} | " + " | ".join(
-            f"{sp[s]['tone_macro_f1']:.3f} / {sp[s]['themes_sample_f1']:.3f}" for s in tests) + f" | {mt:.3f} / {mh:.3f} |")
-    if paired:
-        L += ["", f"Paired bootstrap against {a.reference} (difference = model − reference, two-sided p):", "",
+        r["generalisation_score"] = _gen(r["splits"], d)
+
+    summary = {"design": {"fit": len(d.fit), "validation": len(d.valid), "outlets": d.outlets,
+                          "tests": {k: len(v) for k, v in d.tests.items()}, **d.meta},
+               "results": results, "paired": paired, "reference": a.reference, "learning_curves": curves}
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(_report(summary, d, a.reference), encoding="utf-8")
+    for name, found in searches.items():
+        p = Path("experiments/search") / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.with_suffix(".json").write_text(json.dumps(found, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        cols = list(found["table"][0])
+        p.with_suffix(".md").write_text("\n".join(
+            [f"# Validation-only search for {name}", "",
+             f"{len(d.fit)} fitting units, {len(d.valid)} validation units (training articles only; no test split, "
+             f"held-out outlet or cross-corpus unit is read). Criterion: {found['criterion']}. "
+             f"Chosen: `{found['chosen']}`.", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            + ["| " + " | ".join(str(row[c]) for c in cols) + " |" for row in found["table"]]) + "\n", encoding="utf-8")
+    print(f"wrote {out.with_suffix('.md')}")
+    return 0
+
+
+def _seed_parts(runs, d):
+    for m in METRICS:
+        yield "outlets", m, [float(np.mean([r[s][m] for s in d.outlet_splits])) for r in runs]
+        if CROSS_CORPUS in d.tests:
+            yield "cross_corpus", m, [r[CROSS_CORPUS][m] for r in runs]
+
+
+def _gen(splits: dict, d) -> dict:
+    """Generalisation score: per metric, mean of (mean over held-out outlets) and the cross-corpus test."""
+    out = {}
+    for m in METRICS:
+        parts = [float(np.mean([splits[s][m] for s in d.outlet_splits]))]
+        if CROSS_CORPUS in splits:
+            parts.append(float(splits[CROSS_CORPUS][m]))
+        out[m] = round(float(np.mean(parts)), 4)
+    return out
+
+
+def _report(s: dict, d, reference: str) -> str:
+    tests = list(d.tests)
+    L = ["# One fit per model, every evaluation outlet and the cross-corpus test held out together", "",
+         f"{s['design']['fit']} news-2024 units to fit and {s['design']['validation']} validation units from other "
+         "articles of the same outlets (early stopping, thresholds, the search, ensemble weights; kinds that use no "
+         f"validation data fit on both). Held out together: {', '.join(d.outlets)}, the seed articles and the "
+         "vietnews-fa test articles (no vietnews-fa unit trains). 95 % CIs from an article bootstrap. "
+         "Score = mean of (mean over the held-out outlets) and the cross-corpus test.", "",
+         "| model | fit s | score tone / themes | " + " | ".join(f"{t} tone / themes" for t in tests) + " |",
+         "|---|---|---|" + "---|" * len(tests)]
+    for name, r in s["results"].items():
+        g, sp = r["generalisation_score"], r["splits"]
+        L.append(f"| {name} | {r['fit_seconds']} | {g['tone_macro_f1']:.3f} / {g['themes_sample_f1']:.3f} | " + " | ".join(
+            f"{sp[t]['tone_macro_f1']:.3f} / {sp[t]['themes_sample_f1']:.3f}" for t in tests) + " |")
+    seeded = {n: r["seeds"] for n, r in s["results"].items() if "seeds" in r}
+    if seeded:
+        L += ["", "Seed variance (the chosen configuration refitted; mean ± sd):", "",
+              "| model | seeds | outlets tone | outlets themes | cross-corpus tone | cross-corpus themes |",
+              "|---|---|---|---|---|---|"]
+        for n, v in seeded.items():
+            cell = lambda k: f"{v[k]['mean']:.3f} ± {v[k]['sd']:.3f}" if k in v else "–"  # noqa: E731
+            L.append(f"| {n} | {v['seeds']} | {cell('outlets.tone_macro_f1')} | {cell('outlets.themes_sample_f1')} | "
+                     f"{cell('cross_corpus.tone_macro_f1')} | {cell('cross_corpus.themes_sample_f1')} |")
+    if s["paired"]:
+        L += ["", f"Paired article bootstrap against {reference} (difference = model − reference, two-sided p):", "",
               "| model | test | Δ tone [95 % CI] | p | Δ themes [95 % CI] | p |", "|---|---|---|---|---|---|"]
-        for name, d in paired.items():
-            for label, mm in d.items():
+        for name, dd in s["paired"].items():
+            for label, mm in dd.items():
                 t, h = mm["tone_macro_f1"], mm["themes_sample_f1"]
                 L.append(f"| {name} | {label} | {t['difference']:+.3f} [{t['low']:+.3f}, {t['high']:+.3f}] | {t['p_value']:.3f} | "
                          f"{h['difference']:+.3f} [{h['low']:+.3f}, {h['high']:+.3f}] | {h['p_value']:.3f} |")
-    out.with_suffix(".md").write_text("\n".join(L) + "\n", encoding="utf-8")
-    print(f"wrote {out.with_suffix('.md')}")
-    return 0
+    if s["learning_curves"]:
+        L += ["", "Learning curves (fraction of the fitting articles → generalisation score tone / themes):", "",
+              "| model | " + " | ".join(f"{p['fraction']:g} ({p['train_units']})" for p in next(iter(s['learning_curves'].values()))) + " |",
+              "|---|" + "---|" * len(next(iter(s["learning_curves"].values())))]
+        for n, pts in s["learning_curves"].items():
+            L.append(f"| {n} | " + " | ".join(f"{p['tone_macro_f1']:.3f} / {p['themes_sample_f1']:.3f}" for p in pts) + " |")
+    return "\n".join(L) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Generalisation splits, the selection score, and paired tests on news a model never saw."""
+"""The held-out design (one fit), the selection score, and paired tests on news a model never saw."""
 import pytest
 
 from vistance.evaluation.compare import selection_value
-from vistance.evaluation.generalisation import (CROSS_CORPUS, generalisation_score, generalisation_splits,
-                                                paired_generalisation_test)
+from vistance.evaluation.generalisation import CROSS_CORPUS, generalisation_score, paired_generalisation_test
+from vistance.evaluation.heldout import SEEDS_SPLIT, heldout_design
 
 
 def _rows():
@@ -17,23 +17,32 @@ def _rows():
     return rows
 
 
-def test_no_generalisation_split_trains_on_its_test_or_on_the_cross_corpus_test():
+def test_one_fit_holds_out_every_outlet_the_seeds_and_the_cross_corpus_test_at_once():
     rows = _rows()
     cross = [dict(r, id=f"vt{i}", article_id=f"vt{i // 4}", corpus="vietnews-fa") for i, r in enumerate(rows[:40])]
-    splits = generalisation_splits(rows, cross, heldout_sources=3)
-    names = [s[0] for s in splits]
-    assert names[0] == "train_news2024_test_seeds" and CROSS_CORPUS in names
-    assert sum(n.startswith("heldout_source_") for n in names) == 3
-    cross_ids = {r["id"] for r in cross}
-    for name, train, test in splits:
-        train_articles = {r["article_id"] for r in train}
-        assert not train_articles & {r["article_id"] for r in test}, name
-        assert not {r["id"] for r in train} & cross_ids, name
-        if name.startswith("heldout_source_"):
-            outlet = name.removeprefix("heldout_source_")
-            assert {r["source"] for r in test} == {outlet} and outlet not in {r["source"] for r in train}
-    cc = dict((n, (tr, te)) for n, tr, te in splits)[CROSS_CORPUS]
-    assert {r["corpus"] for r in cc[0]} <= {"seeds", "news-2024"}  # it never saw the other collection
+    d = heldout_design({"train": rows[:200], "validation": rows[200:], "test_vietnews": cross}, n_outlets=3, seed=0)
+    assert sorted(d.tests) == sorted([CROSS_CORPUS, SEEDS_SPLIT, *d.outlet_splits])
+    assert len(d.outlets) == 3
+    trained = d.fit + d.valid
+    assert not {r["article_id"] for r in d.fit} & {r["article_id"] for r in d.valid}
+    for name, test in d.tests.items():
+        assert not {r["article_id"] for r in trained} & {r["article_id"] for r in test}, name
+    assert {r["corpus"] for r in trained} == {"news-2024"}          # never the other collection, nor the seeds
+    assert not {r["source"] for r in trained} & set(d.outlets)
+    for o in d.outlets:
+        assert {r["source"] for r in d.tests[f"heldout_source_{o}"]} == {o}
+
+
+def test_a_kind_without_validation_fits_on_the_validation_rows_too(monkeypatch):
+    from vistance.evaluation import heldout
+
+    seen = {}
+    monkeypatch.setattr(heldout, "fit_rows", lambda kind, spec, fit, valid, seed=None: seen.setdefault(kind, (len(fit), valid)))
+    fit, valid = [{"x": 1}] * 5, [{"x": 2}] * 2
+    heldout.fit_design("tfidf", {}, fit, valid, 0)
+    heldout.fit_design("transformer", {}, fit, valid, 0)
+    assert seen["tfidf"] == (7, None)
+    assert seen["transformer"] == (5, valid)
 
 
 def test_the_score_averages_the_outlet_mean_with_the_cross_corpus_test():

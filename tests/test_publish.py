@@ -158,3 +158,35 @@ def test_card_limitations_come_from_the_data_that_ran():
     per = {t: {"support": 25} for t in ("maritime", "economy_trade")}
     per["infrastructure"] = {"support": 3}
     assert "`infrastructure` 3" in rare_themes_sentence(per) and "maritime" not in rare_themes_sentence(per)
+
+
+def test_publish_writes_again_into_its_own_folder_and_never_into_a_foreign_one(pipeline, tmp_path):
+    """`--out` must be new, empty or a folder publish wrote (its marker lists what it wrote there)."""
+    from vistance.errors import UsageError
+    from vistance.publish import MARKER, publish
+
+    root, report = pipeline
+    exp = root / "experiments"
+    params = {"seed": 0, "evaluate": {"n_boot": 20, "cv_folds": 3, "generalisation": False},
+              "models": {"lexicon": {"kind": "lexicon"}}}
+    kwargs = dict(params=params, experiments=exp, dataset_dir=root / "dataset", gold=root / "gold.jsonl",
+                  dataset_stats=root / "stats.json", adjudication=None, second_pass=None)
+    out = exp / "publish"
+    marker = json.loads((out / MARKER).read_text())
+    assert set(marker["entries"]) == {"README.md", "dataset", "models/best"}
+    again = publish(**kwargs)  # its own folder: replaced in place
+    assert again.dataset == report.dataset and (out / "models" / "best" / "manifest.json").is_file()
+
+    foreign = tmp_path / "project"
+    foreign.mkdir()
+    (foreign / "README.md").write_text("the project's own README\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="not written by vistance publish"):
+        publish(**kwargs, out=foreign)
+    assert [p.name for p in foreign.iterdir()] == ["README.md"]
+    assert (foreign / "README.md").read_text(encoding="utf-8") == "the project's own README\n"
+
+    (out / "models" / "mine").mkdir()
+    (out / "models" / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match="models/mine: exists and was not written by vistance publish"):
+        publish(**{**kwargs, "models": ["best", "mine"]})
+    assert (out / "models" / "mine" / "notes.txt").read_text(encoding="utf-8") == "mine"

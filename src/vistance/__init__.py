@@ -8,7 +8,8 @@ Config: ``load_config`` (typed), ``load_params`` (dict). Data: ``ingest_paths``,
 ``write_paragraphs``, ``read_labels``, ``join_labels``, ``build_dataset``, ``load_dataset``,
 ``rows_from_dataset``, ``THEMES``, ``TONES``, ``read_jsonl``, ``write_jsonl``. Models: ``load_model``,
 ``build_model``, ``fit_model``, ``predict``. Analysis: ``run_analysis``, ``analyse_corpus``,
-``gazetteer``, ``plot_coop_index``, ``plot_comparison``; label review: ``review_labels``.
+``gazetteer``, ``plot_coop_index``, ``plot_comparison``; label review: ``review_labels``. Corrected shares
+(prediction-powered, from a design-based gold sample): ``estimate_shares``, ``estimate_corpus``, ``read_design``.
 """
 
 __version__ = "0.1.0"
@@ -38,6 +39,9 @@ _API = {   # name -> (module, attribute)
     "review_labels": ("vistance.evaluation.label_quality", "review_labels"),
     "read_jsonl": ("vistance.io", "read_jsonl"),
     "write_jsonl": ("vistance.io", "write_jsonl"),
+    "estimate_shares": ("vistance.analysis.estimate", "estimate_shares"),
+    "estimate_corpus": ("vistance.analysis.estimate_run", "estimate_corpus"),
+    "read_design": ("vistance.labels.design", "read_design"),
 }
 __all__ = sorted(_API)
 

@@ -92,6 +92,14 @@ class ModelEvaluate(Section):
     heldout_sources: Optional[int] = Field(None, ge=0)       # None: evaluate.heldout_sources
 
 
+class ModelSearch(Section):
+    """``models.<name>.search``: the validation-only hyper-parameter search and its budget
+    (``scripts/heldout_comparison.py --search``; every grid point is one fit)."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)   # parameter -> values tried (all combinations)
+    seeds: list[int] = Field(default_factory=list)              # the chosen point refitted with these seeds
+
+
 class ModelSpec(BaseModel):
     """``models.<name>``: ``kind``, optional ``evaluate``, and the class's constructor parameters.
 
@@ -103,9 +111,10 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
     kind: str
     evaluate: Optional[ModelEvaluate] = None
+    search: Optional[ModelSearch] = None
 
     def params(self) -> dict[str, Any]:
-        """The constructor keyword arguments (the entry without ``kind`` and ``evaluate``)."""
+        """The constructor keyword arguments (the entry without ``kind``, ``evaluate`` and ``search``)."""
         return dict(self.model_extra or {})
 
 
@@ -169,6 +178,30 @@ class ActiveLearningConfig(Section):
     goal_fraction: float = Field(0.6, gt=0, le=1)
 
 
+class EstimateCheckConfig(Section):
+    """``vistance estimate-check``: cross-era bias and coverage by simulation on the random gold sample."""
+
+    model: str = "tfidf_lr"                  # a name in `models`, fitted on the rows outside the sampled corpus
+    reps: int = Field(500, gt=0)             # simulation repetitions per gold fraction
+    fractions: list[float] = Field(default_factory=lambda: [0.75, 0.5, 0.25])   # share of the sample's articles kept
+    n_boot: int = Field(500, gt=0)
+
+
+class EstimateConfig(Section):
+    """``vistance estimate``: naive, gold-only and prediction-powered shares (docs/estimation.md)."""
+
+    model: Optional[str] = None              # None: analysis.model
+    designs: list[str] = Field(default_factory=list)   # recorded designs of the gold samples (one per corpus)
+    n_boot: int = Field(1000, gt=0)
+    level: float = Field(0.95, gt=0, lt=1)
+    population: Literal["corpus", "superpopulation"] = "corpus"
+    min_gold_units: int = Field(30, ge=0)    # fewer gold units in a cell: no number, a note instead
+    min_gold_clusters: int = Field(10, ge=0)
+    min_gold_positive: int = Field(5, ge=0)  # a share needs this many gold units carrying the label
+    counterpart: str = "china"               # the counterpart of the naive-vs-corrected plot
+    check: EstimateCheckConfig = Field(default_factory=EstimateCheckConfig)
+
+
 class Config(Section):
     seed: int = 13
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
@@ -182,6 +215,7 @@ class Config(Section):
     compare: CompareConfig = Field(default_factory=CompareConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     active_learning: ActiveLearningConfig = Field(default_factory=ActiveLearningConfig)
+    estimate: EstimateConfig = Field(default_factory=EstimateConfig)
 
     _source: str = PrivateAttr("params.yaml")   # the file it was read from (named in error messages)
 
@@ -212,7 +246,8 @@ class Config(Section):
         """The plain-dict view (defaults filled in, unset optional keys left out)."""
         out = self.model_dump(exclude_none=True)
         out["models"] = {n: {"kind": s.kind, **s.params(),
-                             **({"evaluate": s.evaluate.model_dump(exclude_none=True)} if s.evaluate else {})}
+                             **({"evaluate": s.evaluate.model_dump(exclude_none=True)} if s.evaluate else {}),
+                             **({"search": s.search.model_dump()} if s.search else {})}
                          for n, s in self.models.items()}
         return out
 
@@ -261,19 +296,139 @@ def validate_params(raw: dict, path="params.yaml") -> Config:
     return cfg
 
 
+#: bounds of a params file: its size, its nesting, and its values once aliases are expanded
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 40
+MAX_YAML_VALUES = 100_000
+
+
+class _Refused(Exception):
+    """A params file refused while composing (too deep, too many values, a duplicate key)."""
+
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.mark = mark
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys and nesting deeper than :data:`MAX_YAML_DEPTH`."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # the base class names an unhashable key
+                if key in first:
+                    raise _Refused(f"duplicate key {key!r} (first on line {first[key] + 1}); "
+                                   "YAML would silently keep the last one", key_node.start_mark)
+                first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def _count_values(root) -> None:
+    """Refuse a node graph that holds more than :data:`MAX_YAML_VALUES` values once every alias is
+    expanded (a "billion laughs" file is small as YAML and huge as data), or a recursive alias."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise _Refused("an alias refers to a node that contains it (a recursive structure)", node.start_mark)
+        busy.add(key)
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        busy.discard(key)
+        if n > MAX_YAML_VALUES:
+            raise _Refused(f"more than {MAX_YAML_VALUES} values once its aliases are expanded "
+                           "(an alias bomb?)", node.start_mark)
+        sizes[key] = n
+        return n
+
+    size(root)
+
+
+def _decode(raw: bytes, path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: broken UTF-16 text ({e.reason})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        at = e.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw.count(b"\n", 0, at) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (invalid byte 0x{raw[at]:02x} at offset {at}); "
+                          "re-save the file as UTF-8") from None
+
+
+def safe_load_yaml(raw: bytes, path="params.yaml"):
+    """Parse a YAML document safely and within bounds; every problem is a one-line :class:`ConfigError`.
+
+    Plain ``yaml.safe_load`` plus: UTF-8 (or BOM-marked UTF-16) only, at most :data:`MAX_YAML_BYTES`,
+    no duplicate keys (YAML keeps the last one silently), nesting at most :data:`MAX_YAML_DEPTH`,
+    at most :data:`MAX_YAML_VALUES` values with aliases expanded (anchors and aliases stay usable).
+    """
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_YAML_BYTES} bytes; not a params file")
+    text = _decode(raw, path)
+    loader = None
+    try:
+        loader = _StrictLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_values(node)
+        return loader.construct_document(node)
+    except _Refused as e:
+        where = f"{path}:{e.mark.line + 1}" if e.mark is not None else str(path)
+        raise ConfigError(f"{where}: {e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        why = " ".join(str(getattr(e, "problem", None) or e).split())  # one line
+        raise ConfigError(f"{where}: not valid YAML ({why})") from None
+    except (ValueError, OverflowError, RecursionError) as e:  # e.g. a 5,000-digit integer, 2024-13-45
+        raise ConfigError(f"{path}: not valid YAML ({str(e).split(':')[0][:200]})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def load_config(path="params.yaml") -> Config:
-    """Read and validate a params file (see the module docstring)."""
+    """Read and validate a params file (see the module docstring and :func:`safe_load_yaml`)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no params file (run from the project folder or pass --params)")
     try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
-    return validate_params(raw or {}, path)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
+    return validate_params(safe_load_yaml(raw, path) or {}, path)
 
 
 def load_params(path="params.yaml") -> dict:
@@ -291,4 +446,5 @@ def model_params(params: dict, name: str) -> tuple[str, dict]:
     if not kind:
         raise VistanceError(f"model {name!r} in params.yaml has no 'kind'")
     spec.pop("evaluate", None)
+    spec.pop("search", None)
     return kind, spec

@@ -30,3 +30,50 @@ class ModelError(VistanceError):
 
 class ConfigError(VistanceError):
     """A params file with an unknown key, a wrong type or an impossible value (the CLI exits 2)."""
+
+
+class UsageError(VistanceError):
+    """The command was asked for something it refuses (an output that is also an input, a folder it
+    did not write, a batch size of 0): one line, and the CLI exits 2."""
+
+
+def detached(err: BaseException) -> BaseException:
+    """``err`` without its traceback and chained exceptions, so keeping it keeps no frames,
+    no decoder state and no copy of the input line (what a rejected-input report stores)."""
+    err.__traceback__ = None
+    err.__context__ = None
+    err.__cause__ = None
+    return err
+
+
+class Rejections(list):
+    """A report's list of rejected inputs, bounded: every rejection is counted (``total``), the
+    first ``limit`` are kept (detached: no traceback, no chained exception), the rest dropped.
+
+    Used wherever a reader goes on after a bad input (predict, ingest), so 10^6 bad lines cost
+    a counter, not 10^6 exceptions with their frames.
+    """
+
+    limit = 100
+
+    def __init__(self, items=(), limit: int | None = None):
+        super().__init__()
+        if limit is not None:
+            self.limit = limit
+        self.total = 0
+        for item in items:
+            self.append(item)
+
+    def append(self, item) -> None:  # noqa: D102 - list.append, bounded
+        self.total += 1
+        if len(self) < self.limit:
+            super().append(detached(item) if isinstance(item, BaseException) else item)
+
+    def extend(self, items) -> None:  # noqa: D102
+        for item in items:
+            self.append(item)
+
+    @property
+    def dropped(self) -> int:
+        """Rejections counted but not kept."""
+        return self.total - len(self)

@@ -13,64 +13,147 @@ import contextlib
 import json
 import os
 import re
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from vistance.errors import InputError
+from vistance.errors import InputError, detached
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # a \uD800-\uDFFF escape: json.loads accepts it, but a lone one is not encodable text
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_NEWLINE = re.compile("\r\n|\r|\n")
 
 
-def iter_lines(path) -> Iterator[tuple[int, "str | InputError"]]:
+#: the longest line any JSONL/text reader accepts (bytes; characters for UTF-16 input): a longer
+#: line is one error naming it, skipped without being held in memory
+MAX_LINE_BYTES = 16 * 1024 * 1024
+#: the largest JSON document :func:`read_json` reads whole (bytes)
+MAX_JSON_BYTES = 64 * 1024 * 1024
+_CHUNK = 1 << 16
+
+
+def _split_chunks(chunks, limit: int, empty, cr, lf):
+    """Lines of a stream of chunks (all ``bytes`` or all ``str``), cut at LF, CRLF and a lone CR.
+
+    Yields each line without its end, or ``None`` for a line longer than ``limit`` (its content is
+    dropped as it streams past, so no more than ``limit`` plus one chunk is ever held).
+    """
+    parts: list = []  # the start of a line that spans chunks
+    held = 0  # its length
+    skipping = False  # inside a line already past the limit
+    held_cr = False  # the previous chunk ended with CR: a LF at the start of this one belongs to it
+    for chunk in chunks:
+        if held_cr and chunk[:1] == lf:
+            chunk = chunk[1:]
+        held_cr = False
+        start, n = 0, len(chunk)
+        while start < n:
+            i_lf = chunk.find(lf, start)
+            i_cr = chunk.find(cr, start, i_lf if i_lf >= 0 else n)
+            end = i_cr if i_cr >= 0 else i_lf
+            if end < 0:  # no line end in the rest of this chunk
+                if not skipping:
+                    parts.append(chunk[start:])
+                    held += n - start
+                    if held > limit:
+                        parts, held, skipping = [], 0, True
+                break
+            if skipping:
+                skipping = False
+                yield None
+            elif held + end - start > limit:
+                parts, held = [], 0
+                yield None
+            elif parts:
+                parts.append(chunk[start:end])
+                yield empty.join(parts)
+                parts, held = [], 0
+            else:
+                yield chunk[start:end]
+            if end == i_cr:
+                if end + 1 < n:
+                    start = end + 2 if chunk[end + 1:end + 2] == lf else end + 1
+                else:
+                    held_cr, start = True, n
+            else:
+                start = end + 1
+    if skipping:
+        yield None
+    elif parts:
+        yield empty.join(parts)
+
+
+def _byte_chunks(fh):
+    while chunk := fh.read(_CHUNK):
+        yield chunk
+
+
+def iter_lines(path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, "str | InputError"]]:
     """Stream the lines of a text file as ``(line_number, text)``, without line ends.
 
     ``\\n``, ``\\r\\n`` and a lone ``\\r`` all end a line; a UTF-8 byte-order mark is
-    dropped; a UTF-16 file with a byte-order mark is decoded as such. A line that is
-    not UTF-8 (or holds NUL bytes) comes back as an :class:`InputError` naming the
-    line, in place of the text, so the caller can reject it and go on. A file that
-    looks like UTF-16 without a byte-order mark is one error for the whole file.
+    dropped; a UTF-16 file with a byte-order mark is decoded as such (incrementally). A line that
+    is not UTF-8 (or holds NUL bytes), or is longer than ``max_line_bytes``, comes back as an
+    :class:`InputError` naming the line, in place of the text, so the caller can reject it and go
+    on; memory stays within one line of at most ``max_line_bytes``. A file that looks like UTF-16
+    without a byte-order mark is one error for the whole file.
     """
+    too_long = f"line longer than {max_line_bytes} bytes (the limit of one line); skipped"
     with open(path, "rb") as fh:
         head = fh.read(4)
         fh.seek(0)
         if head.startswith(_UTF16_BOMS):
-            yield from _utf16_lines(fh.read(), path)
+            yield from _utf16_lines(fh, path, max_line_bytes, too_long)
             return
         if len(head) == 4 and (head[1::2] == b"\0\0" or head[0::2] == b"\0\0"):
             yield 1, InputError(path, "looks like UTF-16 without a byte-order mark; save it as UTF-8")
             return
-        lineno = 0
-        for raw in fh:
-            body = raw[:-1] if raw.endswith(b"\n") else raw
-            body = body[:-1] if body.endswith(b"\r") else body
-            for piece in body.split(b"\r"):
-                lineno += 1
-                if b"\0" in piece:
-                    yield lineno, InputError(path, "contains NUL bytes (binary data?)", lineno)
-                    continue
-                try:
-                    yield lineno, piece.decode("utf-8-sig")
-                except UnicodeDecodeError as e:
-                    yield lineno, InputError(
-                        path, f"not UTF-8 text (invalid byte 0x{e.object[e.start]:02x}); re-save the file as UTF-8",
-                        lineno)
+        for lineno, piece in enumerate(_split_chunks(_byte_chunks(fh), max_line_bytes, b"", b"\r", b"\n"), 1):
+            if piece is None:
+                yield lineno, InputError(path, too_long, lineno)
+                continue
+            if b"\0" in piece:
+                yield lineno, InputError(path, "contains NUL bytes (binary data?)", lineno)
+                continue
+            try:
+                yield lineno, piece.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                yield lineno, InputError(
+                    path, f"not UTF-8 text (invalid byte 0x{e.object[e.start]:02x}); re-save the file as UTF-8",
+                    lineno)
 
 
-def _utf16_lines(raw: bytes, path):
+def _utf16_lines(fh, path, limit: int, too_long: str):
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    state = {"line": 0}
+
+    def chunks():
+        while True:
+            raw = fh.read(_CHUNK)
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as e:
+                raise _BrokenUtf16(e.reason) from None
+            if text:
+                yield text
+            if not raw:
+                return
+
     try:
-        text = raw.decode("utf-16")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].decode("utf-16", errors="replace").count("\n") + 1
-        yield line, InputError(path, f"broken UTF-16 text ({e.reason})", line)
-        return
-    lines = _NEWLINE.split(text)
-    if lines and lines[-1] == "":
-        lines.pop()
-    yield from enumerate(lines, start=1)
+        for piece in _split_chunks(chunks(), limit, "", "\r", "\n"):
+            state["line"] += 1
+            if piece is None:
+                yield state["line"], InputError(path, too_long, state["line"])
+            else:
+                yield state["line"], piece
+    except _BrokenUtf16 as e:
+        line = state["line"] + 1
+        yield line, InputError(path, f"broken UTF-16 text ({e})", line)
+
+
+class _BrokenUtf16(Exception):
+    pass
 
 
 def parse_json_line(text: str, path, line: int | None = None):
@@ -97,42 +180,90 @@ def parse_json_line(text: str, path, line: int | None = None):
     return obj
 
 
+def write_target(path) -> Path:
+    """The file a write to ``path`` lands in: for a symlink (or a chain of them) its final target,
+    so the link stays a link and the file it points at receives the data."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _new_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """A fresh ``.NAME.XXXXXXXX.tmp`` in ``folder``, created with mode 0666 less the umask (what
+    ``open`` gives a new file; ``mkstemp`` would make it 0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: cannot create a temporary file for {name}")
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     """Write to a temporary file in the same folder, fsync, then ``os.replace``.
 
-    Readers see either the old file or the complete new one, never a half-written one.
+    Readers see either the old file or the complete new one, never a half-written one. The new
+    file keeps the permission bits (and, where allowed, the owner and group) of the file it
+    replaces; a new file gets the umask default, as ``open`` would. When ``path`` is a symlink the
+    write goes to its target (the link is kept); lock that same file with :func:`file_lock`.
     """
-    path = Path(path)
+    path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        old = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        old = None
+    fd, tmp = _new_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as fh:
             yield fh
             fh.flush()
+            if old is not None:
+                _keep_metadata(fh.fileno(), tmp, old)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        _fsync_folder(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
 
 
+def _keep_metadata(fd: int, tmp: Path, old: os.stat_result) -> None:
+    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(OSError):  # only root (or a group member) may; the mode matters most
+            os.fchown(fd, old.st_uid, old.st_gid)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(old.st_mode))
+    else:  # pragma: no cover - Windows
+        os.chmod(tmp, stat.S_IMODE(old.st_mode))
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open a folder
+        return
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
 @contextlib.contextmanager
 def file_lock(path, timeout: float | None = None):
-    """Exclusive lock on ``<path>.lock`` (blocks until the other writer finishes; ``timeout`` in seconds).
+    """Exclusive lock on ``<file>.lock`` (blocks until the other writer finishes; ``timeout`` in seconds).
 
-    Uses :mod:`filelock`, so it works on Linux, macOS and Windows alike. A lock not obtained
-    within ``timeout`` raises :class:`TimeoutError` naming ``path``.
+    ``<file>`` is the file a write to ``path`` lands in (:func:`write_target`: a symlink's
+    target), so writers reaching one store through different links lock the same file. Uses
+    :mod:`filelock`, so it works on Linux, macOS and Windows alike. A lock not obtained within
+    ``timeout`` raises :class:`TimeoutError` naming ``path``.
     """
     from filelock import FileLock, Timeout
 
-    lock_path = Path(str(path) + ".lock")
+    lock_path = Path(str(write_target(path)) + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path), timeout=-1 if timeout is None else timeout)
     try:
@@ -156,7 +287,7 @@ def iter_json_values(path) -> Iterator[tuple[int, Any]]:
             try:
                 value = parse_json_line(line, path, lineno)
             except InputError as e:
-                value = e
+                value = detached(e)  # no traceback, no chained decoder error holding the line
             yield lineno, value
 
 
@@ -217,13 +348,28 @@ def write_json(path, obj, indent: int | None = 2, sort_keys: bool = True) -> Non
         fh.write("\n")
 
 
-def read_json(path, missing_ok: bool = False, default=None):
-    """One JSON document; a missing file is ``default`` with ``missing_ok``, bad JSON an :class:`InputError`."""
+def read_bytes_capped(path, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is an :class:`InputError`
+    (a FIFO or device would never end, a huge file would fill the memory)."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(p, f"not a regular file; a {what} must be one")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(p, f"larger than {limit} bytes, the limit of a {what}")
+    return data
+
+
+def read_json(path, missing_ok: bool = False, default=None, limit: int = MAX_JSON_BYTES):
+    """One JSON document; a missing file is ``default`` with ``missing_ok``, bad JSON (or a file over
+    ``limit`` bytes, or not a regular file) an :class:`InputError`."""
     p = Path(path)
     if missing_ok and not p.exists():
         return default
     try:
-        text = p.read_bytes().decode("utf-8-sig")
+        text = read_bytes_capped(p, limit, "JSON document").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(p, "not UTF-8 text") from None
     return parse_json_line(text, p)

@@ -34,7 +34,7 @@ def checked_spec(cfg, name: str) -> tuple[str, dict]:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         if first["type"] == "extra_forbidden":
-            allowed = sorted({"kind", "evaluate", *params_model.model_fields})
+            allowed = sorted({"kind", "evaluate", "search", *params_model.model_fields})
             raise ConfigError(f"{where}.{loc}: unknown key (allowed here: {', '.join(allowed)})") from None
         raise ConfigError(f"{where}.{loc}: {first['msg']} (got {first.get('input')!r})") from None
     return kind, params

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from vistance.errors import InputError
+from vistance.errors import InputError, Rejections
 from vistance.io import atomic_write, iter_lines, parse_json_line
 from vistance.text.normalize import normalize
 
@@ -30,10 +30,17 @@ MAX_TEXT_CHARS = 1_000_000
 
 @dataclass
 class PredictReport:
+    """What :func:`predict_file` did. ``errors`` keeps the first :attr:`Rejections.limit` rejected
+    lines (detached: no traceback, no copy of the line) and counts them all: ``rejected``."""
+
     read: int = 0
     written: int = 0
-    errors: list[InputError] = field(default_factory=list)
+    errors: Rejections = field(default_factory=Rejections)
     jobs: int = 1
+
+    @property
+    def rejected(self) -> int:
+        return self.errors.total
 
 
 def iter_requests(path, report: PredictReport) -> Iterator[tuple[str, str]]:
@@ -235,11 +242,13 @@ def predict_file(model, input_path, output_path, batch_size: int = 256, explain:
 
 @dataclass
 class ArticlePredictReport:
-    """What :func:`predict_articles` did: paragraphs predicted, ingest errors, the records
-    (when no output file was given) and the output path."""
+    """What :func:`predict_articles` did: paragraphs predicted, ingest errors (bounded, see
+    :class:`~vistance.errors.Rejections`) and warnings (e.g. a paragraph over the length cap),
+    the records (only when neither an output file nor a stream was given) and the output path."""
 
     paragraphs: int = 0
-    errors: list = field(default_factory=list)
+    errors: Rejections = field(default_factory=Rejections)
+    warnings: Rejections = field(default_factory=Rejections)
     records: list[dict] = field(default_factory=list)
     output: str | None = None
 
@@ -251,30 +260,50 @@ def _score_with_text(context, batch) -> list[dict]:
     return recs
 
 
-def predict_articles(model, paths: Sequence, output_path=None, batch_size: int = 256,
-                     jobs: int | None = None) -> ArticlePredictReport:
-    """Label every paragraph of raw article files (seed text format or JSONL).
+def _article_lines(context, batch) -> list[str]:
+    """Worker: predict-article records of a batch, serialised as JSON lines."""
+    return [json.dumps(rec, ensure_ascii=False) + "\n" for rec in _score_with_text(context, batch)]
 
-    Records are the predict contract plus ``"text"``, in file and paragraph order. With
-    ``output_path`` they are written atomically as JSONL; otherwise they are returned in
-    ``report.records``. A file or record that cannot be read is in ``report.errors``.
+
+def predict_articles(model, paths: Sequence, output_path=None, batch_size: int = 256,
+                     jobs: int | None = None, stream=None, max_chars: int = 20_000) -> ArticlePredictReport:
+    """Label every paragraph of raw article files (seed text format or JSONL), streaming.
+
+    Paragraphs flow from the readers through :func:`predict_batches` (the engine of
+    ``vistance predict``) in batches of ``batch_size``: memory does not grow with the number of
+    paragraphs. Records are the predict contract plus ``"text"``, in file and paragraph order.
+    With ``output_path`` they are written atomically as JSONL; with ``stream`` (a text file
+    object, e.g. ``sys.stdout``) written to it as they come; with neither, returned in
+    ``report.records`` (a list: for small inputs). A file or record that cannot be read is in
+    ``report.errors``; a paragraph longer than ``max_chars`` is dropped with a warning in
+    ``report.warnings`` (as ``vistance ingest`` does).
     """
     from vistance.corpus import IngestReport, ingest_paths
 
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     ingest = IngestReport()
-    paragraphs = ((p.paragraph_id, p.text) for p in ingest_paths(list(paths), report=ingest, dedupe=False))
     report = ArticlePredictReport(output=str(output_path) if output_path else None)
+    report.errors, report.warnings = ingest.errors, ingest.warnings  # the same bounded lists
+    paragraphs = ((p.paragraph_id, p.text) for p in ingest_paths(list(paths), report=ingest, dedupe=False,
+                                                                max_chars=max_chars))
     batches = chunked(paragraphs, batch_size)
-    if output_path:
-        with atomic_write(Path(output_path)) as fh:
-            for recs in predict_batches(model, batches, work=_score_with_text, jobs=jobs):
-                fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-                report.paragraphs += len(recs)
+    if output_path or stream is not None:
+        def write(fh):
+            for lines in predict_batches(model, batches, work=_article_lines, jobs=jobs):
+                fh.writelines(lines)
+                report.paragraphs += len(lines)
+
+        if output_path:
+            with atomic_write(Path(output_path)) as fh:
+                write(fh)
+        else:
+            write(stream)
+            stream.flush()
     else:
         for recs in predict_batches(model, batches, work=_score_with_text, jobs=jobs):
             report.records.extend(recs)
             report.paragraphs += len(recs)
-    report.errors = list(ingest.errors)
     return report
 
 

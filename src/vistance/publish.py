@@ -13,17 +13,18 @@
   generalisation results, ``base_model`` for a fine-tuned Hub checkpoint, ``datasets``, licences).
 
 Every folder is built in a temporary sibling and renamed into place: a failed publish leaves the
-previous folder as it was.
+previous folder as it was. Nothing else is ever replaced: ``out`` must be a new or empty folder or
+one this command wrote before (it holds :data:`MARKER`, which lists what publish wrote there);
+otherwise publish refuses (:class:`~vistance.errors.UsageError`) before writing anything.
 """
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vistance.errors import VistanceError
+from vistance.errors import UsageError, VistanceError
 from vistance.io import read_json, read_jsonl
 from vistance.labels.schema import THEMES, TONES
 
@@ -52,21 +53,128 @@ def size_category(n: int) -> str:
     return "n>1M"
 
 
+MARKER = ".vistance-publish.json"  # in a folder publish wrote: what it wrote there
+
+
+def _read_marker(root: Path) -> dict | None:
+    m = root / MARKER
+    if not m.is_file():
+        return None
+    try:
+        data = read_json(m, limit=1 << 20)
+    except VistanceError:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("entries"), list) else None
+
+
+def _is_empty_dir(p: Path) -> bool:
+    return p.is_dir() and not p.is_symlink() and next(p.iterdir(), None) is None
+
+
+def claim_root(root: Path) -> dict:
+    """Make ``root`` a publish folder: it must be new, empty or one publish wrote (it has :data:`MARKER`).
+
+    Returns the marker (what publish wrote there before); refuses anything else with a
+    :class:`UsageError`, before a byte is written (``--out .`` in a project, a home folder, ...).
+    """
+    root = Path(root)
+    marker = _read_marker(root) if root.is_dir() else None
+    if marker is None and root.is_dir():
+        marker = _legacy_marker(root)
+    if marker is None:
+        if root.exists() and not _is_empty_dir(root):
+            raise UsageError(f"{root}: exists and is not empty, and was not written by vistance publish (no {MARKER}); "
+                             "refusing to write into it: pass --out a new or empty folder")
+        marker = {"written_by": "vistance publish", "entries": []}
+    root.mkdir(parents=True, exist_ok=True)
+    _write_marker(root, marker)
+    return marker
+
+
+def _legacy_marker(root: Path) -> dict | None:
+    """A folder written by publish before it left a marker: only ``dataset/``, ``models/`` and the
+    upload README that publish writes (recognised by its first line). ``None`` for anything else."""
+    names = {p.name for p in root.iterdir()}
+    readme = root / "README.md"
+    if not names or not names <= {"dataset", "models", "README.md"} or not readme.is_file() or readme.is_symlink():
+        return None
+    with open(readme, encoding="utf-8", errors="replace") as fh:
+        if fh.readline().rstrip("\n") != UPLOAD_README.splitlines()[0]:
+            return None
+    entries = ["README.md"] + (["dataset"] if "dataset" in names else [])
+    if (root / "models").is_dir():
+        entries += [f"models/{p.name}" for p in (root / "models").iterdir() if p.is_dir()]
+    return {"written_by": "vistance publish", "entries": entries}
+
+
+def _write_marker(root: Path, marker: dict) -> None:
+    from vistance.io import write_json
+
+    marker["entries"] = sorted(set(marker["entries"]))
+    write_json(root / MARKER, marker)
+
+
+def _owner(dst: Path) -> tuple[Path, dict] | tuple[None, None]:
+    """The publish folder above ``dst`` (its parent or grandparent holding :data:`MARKER`), if any."""
+    for root in (dst.parent, dst.parent.parent):
+        marker = _read_marker(root)
+        if marker is not None:
+            return root, marker
+    return None, None
+
+
+def _check_replaceable(dst: Path) -> None:
+    """``dst`` may be replaced: absent, an empty folder, or listed in its publish folder's marker."""
+    if not (dst.exists() or dst.is_symlink()) or _is_empty_dir(dst):
+        return
+    root, marker = _owner(dst)
+    if root is not None and dst.relative_to(root).as_posix() in marker["entries"]:
+        return
+    if dst.is_dir() and _read_marker(dst) is not None:  # published on its own before (no publish folder above)
+        return
+    raise UsageError(f"{dst}: exists and was not written by vistance publish; refusing to replace it "
+                     "(publish into a new or empty folder)")
+
+
+def _record(dst: Path) -> None:
+    """Note ``dst`` in its publish folder's marker; a folder published on its own gets its own marker."""
+    root, marker = _owner(dst)
+    if root is not None:
+        marker["entries"].append(dst.relative_to(root).as_posix())
+        _write_marker(root, marker)
+    elif dst.is_dir():
+        _write_marker(dst, {"written_by": "vistance publish", "entries": ["."]})
+
+
 def _replace_dir(tmp: Path, dst: Path) -> None:
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
+    if dst.exists() or dst.is_symlink():
+        old = _fresh_name(dst, "old")
         dst.rename(old)
         tmp.rename(dst)
-        shutil.rmtree(old)
+        shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(dst)
 
 
+def _fresh_name(dst: Path, tag: str) -> Path:
+    import secrets
+
+    while True:
+        p = dst.with_name(f".{dst.name}.{tag}-{secrets.token_hex(4)}")
+        if not p.exists():
+            return p
+
+
 def _staging(dst: Path) -> Path:
+    """A new empty sibling folder of ``dst`` with the umask's default mode (``mkdtemp`` would make it 0700)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    while True:
+        tmp = _fresh_name(dst, "tmp")
+        try:
+            tmp.mkdir(0o777)
+            return tmp
+        except FileExistsError:
+            continue
 
 
 # ---------------------------------------------------------------- dataset
@@ -176,6 +284,7 @@ def publish_dataset(*, dataset_dir="data/dataset", gold="labels/gold.jsonl", out
                         ("annotated_at", pa.string()), ("adjudicated", pa.bool_()), ("double_coded", pa.bool_()),
                         ("codebook", pa.string())])
     out = Path(out)
+    _check_replaceable(out)
     tmp = _staging(out)
     try:
         (tmp / "data").mkdir()
@@ -189,6 +298,7 @@ def publish_dataset(*, dataset_dir="data/dataset", gold="labels/gold.jsonl", out
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _record(out)
     return out
 
 
@@ -318,6 +428,7 @@ def publish_model(name: str, *, params: dict, experiments="experiments", out=Non
     _, card = render_published_card(name, params=params, experiments=experiments, dataset_stats=dataset_stats,
                                     dataset_id=dataset_id)
     out = Path(out) if out is not None else Path(experiments) / "publish" / "models" / name
+    _check_replaceable(out)
     tmp = _staging(out)
     try:
         shutil.rmtree(tmp)
@@ -328,6 +439,7 @@ def publish_model(name: str, *, params: dict, experiments="experiments", out=Non
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _record(out)
     return out
 
 
@@ -335,14 +447,27 @@ def publish(*, params: dict, experiments="experiments", out=None, models=("best"
             gold="labels/gold.jsonl", dataset_stats="data/dataset_stats.json", dataset_id: str = DATASET_ID,
             **dataset_kwargs) -> PublishReport:
     """The dataset folder and one folder per model in ``models`` under ``out`` (default ``experiments/publish``)."""
+    from vistance.io import atomic_write
+
     out = Path(out) if out is not None else Path(experiments) / "publish"
+    marker = claim_root(out)  # refuses a folder publish did not write, before any work
+    targets = [out / "dataset", *(out / "models" / name for name in models), out / "README.md"]
+    for dst in targets:
+        rel = dst.relative_to(out).as_posix()
+        if rel not in marker["entries"] and (dst.exists() or dst.is_symlink()) and not _is_empty_dir(dst):
+            raise UsageError(f"{dst}: exists and was not written by vistance publish; refusing to replace it")
     report = PublishReport()
     report.dataset = str(publish_dataset(dataset_dir=dataset_dir, gold=gold, out=out / "dataset", **dataset_kwargs))
     for name in models:
         report.models.append(str(publish_model(name, params=params, experiments=experiments,
                                                out=out / "models" / name, dataset_stats=dataset_stats,
                                                dataset_id=dataset_id)))
-    (out / "README.md").write_text(UPLOAD_README.format(dataset_id=dataset_id), encoding="utf-8")
+    readme = out / "README.md"
+    if readme.is_symlink():  # never write through a link out of the folder: replace the link itself
+        readme.unlink()
+    with atomic_write(readme) as fh:
+        fh.write(UPLOAD_README.format(dataset_id=dataset_id))
+    _record(readme)
     return report
 
 

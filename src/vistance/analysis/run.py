@@ -31,7 +31,7 @@ import numpy as np
 
 from vistance.analysis.aggregate import ANY_POLICY, ToneAggregator
 from vistance.analysis.counterparts import Gazetteer, default_gazetteer
-from vistance.errors import InputError, VistanceError
+from vistance.errors import InputError, Rejections, VistanceError
 from vistance.io import atomic_write, dumps_line, iter_jsonl, write_json
 from vistance.labels.schema import THEMES, TONES
 from vistance.predict import predict_batches
@@ -269,7 +269,7 @@ def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", period: st
         from vistance.models import load_model
 
         name, model = str(model), load_model(model)
-    errors: list = []
+    errors = Rejections()  # bounded: every bad line counted (errors.total), the first 100 kept
     s = run_analysis(model, paragraphs, out_dir, period=period, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
                      batch_size=batch_size, counterparts=counterparts, corpora=corpora, model_name=name,
                      errors=errors, progress=progress, plots=plots)

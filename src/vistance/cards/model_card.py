@@ -60,15 +60,15 @@ def rare_themes_sentence(per_theme: dict, min_support: int = 20) -> str:
 
 
 SPLIT_TEXT = {   # what each generalisation split of metrics/<name>.json is, for the card
-    "train_news2024_test_vietnews": "cross-corpus: trained on the 2024–25 news, tested on vietnews-fa (2016–19)",
+    "train_news2024_test_vietnews": "cross-corpus: re-fitted on the 2024–25 news of the other outlets, tested on vietnews-fa (2016–19)",
     "train_both_test_vietnews": "cross-corpus, trained on both collections, tested on the vietnews-fa test articles",
-    "train_news2024_test_seeds": "cross-time: trained on the 2024–25 news, tested on the 2025–26 seed articles",
+    "train_news2024_test_seeds": "cross-time: re-fitted on the 2024–25 news of the other outlets, tested on the 2025–26 seed articles",
 }
 
 
 def _split_text(split: str) -> str:
     if split.startswith("heldout_source_"):
-        return f"held-out outlet `{split[len('heldout_source_'):]}` (re-fitted without it)"
+        return f"held-out outlet `{split[len('heldout_source_'):]}` (one re-fit that saw none of the held-out outlets)"
     return SPLIT_TEXT.get(split, split)
 
 
@@ -114,6 +114,32 @@ def _base_model(checkpoint: str | None) -> str | None:
         original = checkpoint_provenance(folder).get("original_model")
         return original if original and "/" in str(original) and not Path(str(original)).exists() else None
     return checkpoint if "/" in checkpoint else None
+
+
+def training_recipe_lines(train_info: dict, metrics: dict) -> list[str]:
+    """What a fine-tuned model's run was: frozen layers, budget, epochs, precision, seeds, inference path."""
+    st = train_info.get("training_stats") or {}
+    if not st.get("recipe"):
+        return []
+    p = train_info.get("params") or {}
+    L = ["", "### Training recipe", "",
+         f"- Embeddings and the bottom {st['freeze_layers']} encoder layers frozen as pretrained; their outputs are "
+         f"computed once per unit and cached; the top {st['trainable_layers']} layers and both heads trained "
+         f"(encoder lr {p.get('learning_rate')}, heads lr {p.get('head_learning_rate') or p.get('learning_rate')}, "
+         f"layer decay {p.get('layer_decay', 1.0)}, batch {p.get('batch_size')}, length-sorted batches).",
+         f"- Budget: at most {p.get('epochs')} epochs, early stopping after {p.get('early_stopping_patience')} "
+         f"without improvement on the validation split; ran {st.get('epochs_run')}, kept epoch {st.get('best_epoch')}. "
+         "Theme thresholds tuned on the validation split.",
+         f"- {st.get('n_train_windows')} training windows; caching took {st.get('cache_seconds')} s, training "
+         f"{st.get('train_seconds')} s ({st.get('train_windows_per_second')} windows/s) in {st.get('precision')} "
+         f"on {st.get('device')}.",
+         "- Inference: PyTorch float32 on the full encoder (texts seen in training read the cache)."]
+    sv = metrics.get("seed_variance")
+    if sv:
+        L.append(f"- Seeds {sv.get('seeds')}: in-sample test tone macro-F1 {sv['tone_macro_f1']['mean']:.3f} ± "
+                 f"{sv['tone_macro_f1']['std']:.3f}, themes sample-F1 {sv['themes_sample_f1']['mean']:.3f} ± "
+                 f"{sv['themes_sample_f1']['std']:.3f} (mean ± sd).")
+    return L
 
 
 def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict,
@@ -181,6 +207,7 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
                      f"{cv['themes_sample_f1']['mean']:.3f} ± {cv['themes_sample_f1']['std']:.3f} |")
         for s, g in gen.items():
             L.append(f"| {s} (train {g['train']}, test {g['test']}) | {g['tone_macro_f1']:.3f} | {g['themes_sample_f1']:.3f} |")
+    L += training_recipe_lines(train_info, metrics)
     L += ["", "## Training data", ""]
     if dataset_stats:
         tr = dataset_stats["splits"].get("train", {})

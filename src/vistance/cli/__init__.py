@@ -16,15 +16,15 @@ import argparse
 import os
 
 from vistance.cli import analysis, cards, corpus, dataset, evaluation, labels, models, publish
-from vistance.cli import active, encoder
-from vistance.cli._common import OK, PARTIAL, USAGE, err
-from vistance.errors import ConfigError, VistanceError
+from vistance.cli import active, encoder, estimate
+from vistance.cli._common import OK, PARTIAL, USAGE, ArgumentParser, err
+from vistance.errors import ConfigError, UsageError, VistanceError
 
-GROUPS = (corpus, labels, dataset, models, evaluation, cards, analysis, encoder, active, publish)
+GROUPS = (corpus, labels, dataset, models, evaluation, cards, analysis, encoder, active, publish, estimate)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vistance", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="vistance", description=__doc__.splitlines()[0])  # one-line errors, exit 2
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
     for group in GROUPS:
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         return USAGE if e.code not in (0, None) else OK
     try:
         return a.func(a)
-    except ConfigError as e:
+    except (ConfigError, UsageError) as e:
         if a.debug:
             raise
         err(str(e))

@@ -1,6 +1,8 @@
 """What every command module shares: exit codes, the one-line error printer, the params loader."""
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +32,59 @@ def paragraphs_or_none(path):
 
 def exists(path) -> bool:
     return bool(path) and Path(path).exists()
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a bad flag reported in one line (exit 2) instead of the whole usage block."""
+
+    def error(self, message: str):
+        self.exit(USAGE, f"{self.prog}: error: {message} (usage: {self.prog} -h)\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--batch-size 0`` is a usage error, exit 2)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def same_file(a, b) -> bool:
+    """``a`` and ``b`` name one file: the same path after resolving links, or the same inode (a hard link)."""
+    pa, pb = Path(a), Path(b)
+    try:
+        if os.path.realpath(pa) == os.path.realpath(pb):
+            return True
+        return pa.exists() and pb.exists() and os.path.samefile(pa, pb)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(outputs: dict, inputs) -> None:
+    """A :class:`~vistance.errors.UsageError` (exit 2) when an output (``{flag: path}``) is one of
+    the ``inputs`` (files, or folders whose files are read): the command would replace what it reads."""
+    from vistance.errors import UsageError
+
+    inputs = [Path(p) for p in inputs if p]
+    for flag, out in outputs.items():
+        if not out:
+            continue
+        out = Path(out)
+        for inp in inputs:
+            if same_file(out, inp):
+                raise UsageError(f"{flag} {out} is also an input ({inp}); refusing to overwrite it: "
+                                 "write the output elsewhere")
+            if inp.is_dir():
+                try:
+                    inside = Path(os.path.realpath(out)).is_relative_to(os.path.realpath(inp))
+                except OSError:
+                    inside = False
+                if inside and out.exists():
+                    raise UsageError(f"{flag} {out} is a file of the input folder {inp}; refusing to overwrite it: "
+                                     "write the output elsewhere")
 
 
 def command(sub, name: str, func, help: str, *arguments: tuple) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, err, note, paragraphs_or_none
+from vistance.cli._common import OK, PARTIAL, err, note, paragraphs_or_none, refuse_overwriting_inputs, same_file
 from vistance.errors import VistanceError
 
 
@@ -30,7 +30,15 @@ def cmd_annotate_export(a) -> int:
     if a.predictions_from and a.format != "labelstudio":
         err("--predictions-from needs --format labelstudio")
         return 2
+    if a.stratify_by and a.strategy != "random":
+        err("--stratify-by needs --strategy random (a design-based sample)")
+        return 2
     paras = paragraphs_or_none(a.paragraphs)
+    if a.corpus:
+        paras = [p for p in paras if p.corpus == a.corpus]
+        if not paras:
+            raise VistanceError(f"{a.paragraphs}: no paragraph of corpus {a.corpus!r}")
+    design = None
     done = {lab.paragraph_id for f in (a.exclude or []) for lab in read_labels(f)}
     if a.ids:
         wanted = [line.strip() for line in Path(a.ids).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -39,8 +47,12 @@ def cmd_annotate_export(a) -> int:
             if w not in by_id:
                 err(f"{a.ids}: unknown paragraph id {w!r}")
         chosen = [by_id[w] for w in wanted if w in by_id and w not in done]
+    elif a.strategy == "random" and a.stratify_by:
+        chosen, design = _stratified_batch(a, paras, done)
     elif a.strategy:
         chosen = _active_batch(a, paras, done)
+        if a.strategy == "random":
+            design = _random_design(a, paras, done, chosen)
     else:
         chosen = select_for_annotation(paras, a.n, seed=a.seed, exclude=done, stratum_quota=a.stratum_quota)
     predictions = version = None
@@ -49,7 +61,81 @@ def cmd_annotate_export(a) -> int:
     n = export_batch(chosen, a.out, fmt=a.format, predictions=predictions, model_version=version)
     extra = f", with suggestions of {version}" if version else ""
     note(f"exported {n} paragraph(s) to {a.out} ({a.format}{extra})")
+    if design is not None:
+        from vistance.labels.design import design_path_for, write_design
+
+        path = write_design(design_path_for(a.out), design)
+        left = len(design.pool.get("excluded") or [])
+        note(f"recorded the design ({design.scheme}, {len(design.sample)} of {design.pool_size} units, seed {a.seed}) in "
+             f"{path}: keep it beside the labels; `vistance estimate --design {path}` weights the gold by it"
+             + (f". Its pool leaves out {left} unit(s) (--exclude, --exclude-articles): an estimate of the whole "
+                "corpus needs a draw with an empty --exclude (or use --pool-only)" if left else ""))
     return OK
+
+
+def _design_pool(a, paras, done):
+    """The units a design-based draw may pick (as ``--strategy random`` does) and the ids it leaves out."""
+    from vistance.io import read_json
+
+    excluded_articles = set(read_json(a.exclude_articles)["articles"]) if a.exclude_articles else set()
+    pool, seen = [], set()
+    for p in paras:
+        if p.paragraph_id in seen or p.paragraph_id in done or p.article_id in excluded_articles:
+            continue
+        seen.add(p.paragraph_id)
+        pool.append(p)
+    left_out = sorted({p.paragraph_id for p in paras} - {p.paragraph_id for p in pool})
+    corpora = sorted({p.corpus for p in paras})
+    return pool, left_out, (corpora[0] if len(corpora) == 1 else None)
+
+
+def _random_design(a, paras, done, chosen):
+    """The design of a ``--strategy random`` batch: a uniform draw without replacement from the pool."""
+    from vistance.labels.design import SamplingDesign, ids_sha1
+
+    pool, left_out, corpus = _design_pool(a, paras, done)
+    n, N = len(chosen), len(pool)
+    if corpus is None:
+        note("the pool mixes corpora: the design names none (draw per corpus with --corpus NAME to estimate from it)")
+    return SamplingDesign(
+        name=Path(a.out).stem, unit="paragraph", scheme="srswor", corpus=corpus, seed=a.seed,
+        drawn_by=f"vistance annotate export --strategy random --n {a.n} --seed {a.seed}",
+        pool={"file": str(a.paragraphs), "n_units": N, "n_clusters": N,
+              "ids_sha1": ids_sha1(p.paragraph_id for p in pool), "excluded": left_out},
+        strata={"all": {"N": N, "n": n}},
+        sample=[{"id": p.paragraph_id, "pi": n / N, "stratum": "all"} for p in chosen]).check(str(a.out))
+
+
+def _stratified_batch(a, paras, done):
+    """``--strategy random --stratify-by tone|counterpart``: a stratified random draw (equal allocation)."""
+    from vistance.labels.design import draw_sample
+
+    pool, left_out, corpus = _design_pool(a, paras, done)
+    if a.stratify_by == "tone":
+        if not a.model:
+            raise VistanceError("--stratify-by tone needs --model (its predicted tone defines the strata)")
+        from vistance.models import load_model
+
+        tones = load_model(a.model).predict_proba([p.text for p in pool]).tone_labels()
+        strata = {p.paragraph_id: t for p, t in zip(pool, tones)}
+    else:
+        from vistance.analysis.counterparts import default_gazetteer
+
+        gz = default_gazetteer()
+        main = list(gz.main)
+
+        def first_main(text):
+            found = set(gz.detect(text))
+            return next((c for c in main if c in found), "none")
+
+        strata = {p.paragraph_id: first_main(p.text) for p in pool}
+    design = draw_sample([p.paragraph_id for p in pool], a.n, seed=a.seed, strata=strata, allocation="equal",
+                         unit="paragraph", name=Path(a.out).stem, corpus=corpus, excluded=left_out,
+                         drawn_by=f"vistance annotate export --strategy random --stratify-by {a.stratify_by} "
+                                  f"--n {a.n} --seed {a.seed}")
+    design.pool["file"] = str(a.paragraphs)
+    picked = set(design.probabilities())
+    return [p for p in pool if p.paragraph_id in picked], design
 
 
 def _active_batch(a, paras, done):
@@ -97,6 +183,11 @@ def cmd_annotate_import(a) -> int:
     except SystemExit as e:
         err(str(e).removeprefix("vistance: "))
         return 2
+    refuse_overwriting_inputs({"--into": a.into, "--second-into": a.second_into},
+                              [a.file, a.paragraphs, a.users])
+    if a.second_into and same_file(a.into, a.second_into):
+        err(f"--into and --second-into are the same file ({a.into}); the two passes need two files")
+        return 2
     names: dict[str, str] = {}
     if a.users:
         names.update(read_users_file(a.users))
@@ -141,6 +232,7 @@ def cmd_annotate_export_adjudication(a) -> int:
     from vistance.labels.annotation_io import export_adjudication
     from vistance.labels.store import read_labels
 
+    refuse_overwriting_inputs({"--out": a.out}, [a.first, a.second])
     n = export_adjudication(read_labels(a.first, allow_missing=False), read_labels(a.second, allow_missing=False),
                             a.out)
     note(f"{n} disagreement(s) -> {a.out} (add decision, chosen, adjudicator and reason to each, "
@@ -163,6 +255,10 @@ def add_parsers(sub) -> None:
                    help="active learning: the sampler chooses the batch (see vistance.labels.active); "
                         "without it, whole foreign-affairs articles by keyword density")
     s.add_argument("--model", help="model folder that scores the pool (every --strategy but random)")
+    s.add_argument("--stratify-by", choices=["tone", "counterpart"],
+                   help="with --strategy random: a stratified random draw (equal allocation) by the model's predicted "
+                        "tone (needs --model) or by the main counterpart named; the design records each stratum")
+    s.add_argument("--corpus", help="draw from the paragraphs of this corpus only (a design belongs to one corpus)")
     s.add_argument("--exclude-articles", metavar="JSON",
                    help="a JSON file with 'articles' never to sample from (e.g. labels/vietnews_test_articles.json)")
     s.add_argument("--predictions-from", metavar="MODEL",

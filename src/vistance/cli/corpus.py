@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, USAGE, config, err, note
+from vistance.cli._common import OK, PARTIAL, USAGE, config, err, note, positive_int, refuse_overwriting_inputs
 
 
 def cmd_ingest(a) -> int:
@@ -22,20 +22,25 @@ def cmd_ingest(a) -> int:
     if not a.paths and not a.optional:
         err("ingest needs at least one PATH (or --optional PATH)")
         return USAGE
+    refuse_overwriting_inputs({"--output": a.output, "--report": a.report}, paths)
     report = IngestReport()
     n = write_paragraphs(ingest_paths(paths, corpus=a.corpus, sentence_window=a.sentence_window, report=report), a.output)
     for w in report.warnings:
         note(f"warning: {w}")
+    if report.warnings.dropped:
+        note(f"warning: ... and {report.warnings.dropped} more")
     for e in report.errors:
         err(str(e))
+    if report.errors.dropped:
+        err(f"... and {report.errors.dropped} more rejected input(s) (only the first {len(report.errors)} are listed)")
     note(report.summary())
     if a.report:
         write_json(a.report, {
             "inputs": [str(p) for p in paths], "missing_optional": missing_optional, "files": report.files,
             "articles": report.articles, "paragraphs": n, "dropped": dict(sorted(report.dropped.items())),
-            "rejected": [str(e) for e in report.errors],
+            "rejected": [str(e) for e in report.errors], "rejected_total": report.errors.total,
         })
-    return PARTIAL if report.errors else OK
+    return PARTIAL if report.errors.total else OK
 
 
 def cmd_manifest(a) -> int:
@@ -63,7 +68,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--optional", nargs="*", help="corpus paths used only when present")
     s.add_argument("--report", help="write an ingest report (JSON)")
     s.add_argument("--corpus", help="corpus name recorded with each paragraph")
-    s.add_argument("--sentence-window", type=int, default=1, help="join N sentences per unit (sentence corpora)")
+    s.add_argument("--sentence-window", type=positive_int, default=1, help="join N sentences per unit (sentence corpora)")
     s.set_defaults(func=cmd_ingest)
 
     c = sub.add_parser("corpus", help="corpus files").add_subparsers(dest="corpus_cmd", required=True)

@@ -39,6 +39,7 @@ STAGES = {
     "evaluate_transformer": (["evaluate", "x"], "transformers"),
     "compare": (["compare"], "all"), "cards": (["cards"], "all"), "analyze": (["analyze"], "all"),
     "simulate_active": (["simulate-active"], "active"),
+    "estimate": (["estimate"], "all"), "estimate_check": (["estimate-check"], "estimate_check"),
 }
 MODEL_GROUPS = ("baselines", "encoders", "transformers")   # pipeline.<group>: one foreach list each
 
@@ -187,6 +188,8 @@ def group_models(params, group: str) -> list[str]:
         return [n for g in MODEL_GROUPS for n in pipeline.get(g) or []]
     if group == "active":
         return [(params.get("active_learning") or {}).get("model", "tfidf_lr")]
+    if group == "estimate_check":
+        return [((params.get("estimate") or {}).get("check") or {}).get("model", "tfidf_lr")]
     listed = pipeline.get(group) or []
     if listed:
         return listed

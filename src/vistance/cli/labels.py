@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, command, err, note, paragraphs_or_none
+from vistance.cli._common import OK, PARTIAL, command, err, note, paragraphs_or_none, refuse_overwriting_inputs
 
 
 def cmd_labels_check(a) -> int:
@@ -40,6 +40,7 @@ def cmd_labels_build_gold(a) -> int:
     from vistance.labels.adjudication import apply_corrections, build_gold, read_adjudications, read_corrections
     from vistance.labels.store import read_labels, write_labels
 
+    refuse_overwriting_inputs({"--out": a.out}, [a.first_pass, a.adjudication, a.corrections])
     first = read_labels(a.first_pass, allow_missing=False)
     gold, replaced = build_gold(first, read_adjudications(a.adjudication))
     gold, corrected = apply_corrections(gold, read_corrections(a.corrections))
@@ -53,6 +54,7 @@ def cmd_labels_build_gold(a) -> int:
 def cmd_labels_issues(a) -> int:
     from vistance.evaluation.label_quality import review_labels
 
+    refuse_overwriting_inputs({"--out": a.out}, [a.paragraphs, a.labels])
     report = review_labels(a.paragraphs, a.labels, a.out, top=a.top, k=a.k, seed=a.seed, segmenter=a.segmenter)
     note(report.summary())
     return OK
@@ -66,6 +68,7 @@ def cmd_agreement(a) -> int:
     from vistance.labels.agreement import agreement_report
     from vistance.labels.store import read_labels
 
+    refuse_overwriting_inputs({"--out": a.out}, [a.first, a.second])
     first, second = read_labels(a.first, allow_missing=False), read_labels(a.second, allow_missing=False)
     rep = agreement_report(first, second)
     if any(l.suggested for l in first + second):  # model pre-annotations were shown: measure the anchoring

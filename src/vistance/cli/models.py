@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vistance.cli._common import DATASET, OK, PARAMS, PARTIAL, command, config, err, note
+from vistance.cli._common import (DATASET, OK, PARAMS, PARTIAL, command, config, err, note, positive_int,
+                                  refuse_overwriting_inputs)
 from vistance.errors import VistanceError
 
 
@@ -53,40 +54,46 @@ def cmd_pretrain(a) -> int:
     return OK
 
 
+def _report_rejections(errors, what: str = "rejected") -> None:
+    """Print the kept rejections (one line each) and how many more were counted but not kept."""
+    for e in errors:
+        err(str(e))
+    if getattr(errors, "dropped", 0):
+        err(f"... and {errors.dropped} more {what} (only the first {len(errors)} are listed)")
+
+
 def cmd_predict(a) -> int:
     from vistance.models import load_model
     from vistance.predict import predict_file
 
+    refuse_overwriting_inputs({"--output": a.output}, [a.input, a.model])
     if not Path(a.input).is_file():
         raise VistanceError(f"{a.input}: no such input file")
     model = load_model(a.model)
     rep = predict_file(model, a.input, a.output, batch_size=a.batch_size, explain=a.explain)
-    for e in rep.errors:
-        err(str(e))
-    note(f"predicted {rep.written} of {rep.read} line(s) -> {a.output}; {len(rep.errors)} rejected")
-    return PARTIAL if rep.errors else OK
+    _report_rejections(rep.errors, "rejected line(s)")
+    note(f"predicted {rep.written} of {rep.read} line(s) -> {a.output}; {rep.rejected} rejected")
+    return PARTIAL if rep.rejected else OK
 
 
 def cmd_predict_article(a) -> int:
-    """Label every paragraph of raw article files (seed text format or JSONL)."""
-    from vistance.corpus import IngestReport, ingest_paths
-    from vistance.io import dumps_line, write_jsonl
+    """Label every paragraph of raw article files (seed text format or JSONL), streaming through
+    the engine of ``predict``; a paragraph over the length cap is dropped with a warning."""
     from vistance.models import load_model
+    from vistance.predict import predict_articles
 
-    report = IngestReport()
-    paras = list(ingest_paths(a.paths, report=report, dedupe=False))
-    for e in report.errors:
-        err(str(e))
+    refuse_overwriting_inputs({"--output": a.output}, [*a.paths, a.model])
     model = load_model(a.model)
-    recs = model.predict_proba([p.text for p in paras]).records([p.paragraph_id for p in paras]) if paras else []
-    for p, rec in zip(paras, recs):
-        rec["text"] = p.text
+    rep = predict_articles(model, a.paths, output_path=a.output, batch_size=a.batch_size,
+                           stream=None if a.output else sys.stdout)
+    for w in rep.warnings:
+        note(f"warning: {w}")
+    if rep.warnings.dropped:
+        note(f"warning: ... and {rep.warnings.dropped} more")
+    _report_rejections(rep.errors, "rejected input(s)")
     if a.output:
-        write_jsonl(a.output, recs)
-    else:
-        for rec in recs:
-            sys.stdout.write(dumps_line(rec))
-    return PARTIAL if report.errors else OK
+        note(f"predicted {rep.paragraphs} paragraph(s) -> {a.output}; {rep.errors.total} input(s) rejected")
+    return PARTIAL if rep.errors.total else OK
 
 
 def add_parsers(sub) -> None:
@@ -110,12 +117,13 @@ def add_parsers(sub) -> None:
     s.add_argument("--model", required=True)
     s.add_argument("--input", required=True)
     s.add_argument("--output", required=True)
-    s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--batch-size", type=positive_int, default=256)
     s.add_argument("--explain", action="store_true", help="add top contributing n-grams (linear models)")
     s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("predict-article", help="label every paragraph of raw article files")
     s.add_argument("paths", nargs="+")
     s.add_argument("--model", required=True)
-    s.add_argument("--output")
+    s.add_argument("--output", help="JSONL file (written atomically); default: standard output")
+    s.add_argument("--batch-size", type=positive_int, default=256)
     s.set_defaults(func=cmd_predict_article)

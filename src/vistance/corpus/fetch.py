@@ -29,6 +29,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
+import os
 import re
 import tarfile
 import time
@@ -43,6 +44,12 @@ from typing import Callable, Iterator
 from vistance.errors import VistanceError
 
 CHUNK = 1 << 16
+#: the largest archive member read (bytes). The biggest listed member of either corpus is under
+#: 40 KB; a member past this is refused before a byte of it is inflated (an archive bomb).
+MAX_MEMBER_BYTES = 4 * 1024 * 1024
+#: the longest line of a listed member, or of an ``articles.jsonl`` being verified (bytes; the
+#: longest real one is under 40 KB)
+MAX_LINE_BYTES = 1024 * 1024
 
 
 class FetchError(VistanceError):
@@ -212,22 +219,48 @@ def convert_member(up: Upstream, member: str, text: str) -> list[dict]:
     return [vietnews_article(f"{split}/{member.rsplit('/', 1)[1]}", text)]
 
 
+def _check_lines(archive, member: str, text: str, limit: int | None = None) -> None:
+    """A :class:`FetchError` naming the first line of ``member`` longer than ``limit`` bytes
+    (default :data:`MAX_LINE_BYTES`)."""
+    limit = MAX_LINE_BYTES if limit is None else limit
+    lines = text.split("\n")  # bounded: the member is at most MAX_MEMBER_BYTES
+    if max(map(len, lines)) * 4 <= limit:  # no line can reach the limit, even at 4 bytes a character
+        return
+    for lineno, line in enumerate(lines, start=1):
+        if len(line) * 4 > limit and len(line.encode("utf-8")) > limit:
+            raise FetchError(f"{archive}: {member}:{lineno}: line longer than {limit} bytes, the cap per line; "
+                             "not the pinned upstream archive (tampered?); refusing it")
+
+
 def iter_members(archive, up: Upstream, wanted: set[str]) -> Iterator[tuple[str, str]]:
-    """Stream ``(member, text)`` of the wanted members of a GitHub source archive (``r|gz``)."""
+    """Stream ``(member, text)`` of the wanted members of a GitHub source archive (``r|gz``).
+
+    Bounded: a wanted member larger than :data:`MAX_MEMBER_BYTES` (its header says so before
+    anything is inflated) or with a line longer than :data:`MAX_LINE_BYTES` is a
+    :class:`FetchError` naming it; members not wanted stream past without being kept.
+    """
     try:
         with tarfile.open(archive, mode="r|gz") as tar:
             for info in tar:
+                tar.members = []  # a stream keeps every header it read: millions of entries, unbounded
                 if not info.isfile() or not info.name.startswith(up.prefix):
                     continue
                 member = info.name[len(up.prefix):]
                 if member not in wanted:
                     continue
+                if info.size > MAX_MEMBER_BYTES:
+                    raise FetchError(f"{archive}: member {member} inflates to {info.size} bytes, over the cap of "
+                                     f"{MAX_MEMBER_BYTES} bytes per archive member; not the pinned upstream "
+                                     "archive (tampered?); refusing it")
                 fh = tar.extractfile(info)
-                raw = fh.read() if fh is not None else b""
+                raw = fh.read(MAX_MEMBER_BYTES + 1) if fh is not None else b""
                 try:
-                    yield member, raw.decode("utf-8")
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     raise FetchError(f"{archive}: {member} is not UTF-8 text") from None
+                del raw
+                _check_lines(archive, member, text)
+                yield member, text
     except (tarfile.TarError, EOFError, OSError) as e:
         raise FetchError(f"{archive}: not a readable .tar.gz ({e}); delete it and fetch again") from None
 
@@ -338,20 +371,76 @@ def _find_archive(up: Upstream, dirs) -> Path | None:
     return None
 
 
-def _write_lines(out_file: Path, lines: list[str]) -> tuple[int, str]:
+def _write_lines(out_file: Path, lines) -> tuple[int, str]:
+    """Write ``lines`` (``str`` or ``bytes``, streamed) atomically; ``(bytes, sha256)`` of what was written."""
     from vistance.io import atomic_write
 
     h = hashlib.sha256()
-    with atomic_write(out_file, "w") as fh:
+    size = 0
+    with atomic_write(out_file, "wb") as fh:
         for line in lines:
-            fh.write(line)
-            h.update(line.encode("utf-8"))
-    return out_file.stat().st_size, h.hexdigest()
+            data = line.encode("utf-8") if isinstance(line, str) else line
+            fh.write(data)
+            h.update(data)
+            size += len(data)
+    return size, h.hexdigest()
 
 
 def _read_lines(path) -> list[str]:
     with open(path, encoding="utf-8", newline="") as fh:
         return fh.readlines()
+
+
+def verified_file_lines(path, name: str, manifest: dict | None = None, where: str = "") -> Iterator[bytes]:
+    """Stream the lines of an ``articles.jsonl`` (as bytes), each checked against the manifest as
+    it is read: the first line that differs (or is longer than :data:`MAX_LINE_BYTES`), a missing
+    or an extra article is a :class:`FetchError`. One line is held at a time, whatever the file
+    holds (a huge or endless file costs no memory)."""
+    manifest = manifest or load_manifest(name)
+    entries = manifest["articles"]
+    where = where or str(path)
+    with open(path, "rb") as fh:
+        for i, e in enumerate(entries, start=1):
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                raise FetchError(f"{where}: {i - 1} articles, the manifest of {name} lists {len(entries)}")
+            if len(line) > MAX_LINE_BYTES:
+                raise FetchError(f"{where}:{i}: line longer than {MAX_LINE_BYTES} bytes, the cap per line")
+            if hashlib.sha256(line).hexdigest() != e["sha256"]:
+                raise FetchError(f"{where}:{i}: article {e['id']} does not match the manifest hash")
+            yield line
+        if fh.read(1):
+            raise FetchError(f"{where}: more lines than the {len(entries)} articles the manifest of {name} lists")
+
+
+def _check_file(path, name: str, manifest: dict) -> tuple[int, int, str]:
+    """``(articles, bytes, sha256)`` of an ``articles.jsonl`` that matches the manifest (else FetchError)."""
+    h, size, n = hashlib.sha256(), 0, 0
+    for line in verified_file_lines(path, name, manifest):
+        h.update(line)
+        size += len(line)
+        n += 1
+    return n, size, h.hexdigest()
+
+
+def set_aside(path: Path, suffix: str = ".unverified") -> Path:
+    """Move ``path`` to ``<path><suffix>``, or ``<path><suffix>.2``, ``.3``, ... : the first free name,
+    so an earlier copy set aside is never overwritten. Returns where it went."""
+    for k in range(1, 10_000):
+        dst = path.with_name(path.name + suffix + ("" if k == 1 else f".{k}"))
+        if not dst.exists() and not dst.is_symlink():
+            try:
+                os.link(path, dst, follow_symlinks=False)  # fails if dst appeared meanwhile: never clobbers
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here (some file systems): a plain rename
+                if dst.exists():
+                    continue
+                path.rename(dst)
+                return dst
+            path.unlink()
+            return dst
+    raise FetchError(f"{path}: too many copies set aside next to it; delete some {path.name}{suffix}.* files")
 
 
 def fetch_corpus(name: str, *, archive=None, out=None, url: str | None = None, reference=None,
@@ -380,31 +469,51 @@ def fetch_corpus(name: str, *, archive=None, out=None, url: str | None = None, r
     out_file = out / "articles.jsonl"
     report = FetchReport(name=name, out=str(out_file))
 
-    def done(lines: list[str], source: str) -> FetchReport:
-        if source != "already up to date":
-            report.bytes, report.sha256 = _write_lines(out_file, lines)
-        else:
-            report.bytes = out_file.stat().st_size
-            report.sha256 = hashlib.sha256(b"".join(s.encode() for s in lines)).hexdigest()
-        report.articles, report.source, report.fetched = len(lines), source, True
+    def done(lines, source: str) -> FetchReport:
+        n = 0
+
+        def counted():
+            nonlocal n
+            for line in lines:
+                n += 1
+                yield line
+
+        report.bytes, report.sha256 = _write_lines(out_file, counted())
+        report.articles, report.source, report.fetched = n, source, True
         _write_status(out, report, up)
         return report
 
+    aside = None
     if out_file.is_file():
-        lines = _read_lines(out_file)
         try:
-            verify_lines(lines, name, manifest, str(out_file))
-            return done(lines, "already up to date")
-        except FetchError as e:  # not the corpus: set aside, so nothing reads it as such
-            out_file.replace(out_file.with_name(out_file.name + ".unverified"))
-            report.notes.append(f"{e}; moved to {out_file.name}.unverified, fetching again")
+            report.articles, report.bytes, report.sha256 = _check_file(out_file, name, manifest)
+            report.source, report.fetched = "already up to date", True
+            _write_status(out, report, up)
+            return report
+        except FetchError as e:  # not the corpus: set aside (never over an earlier copy), so nothing reads it as such
+            aside = set_aside(out_file)
+            report.notes.append(f"{e}; your file is kept as {aside}, fetching again")
+    try:
+        return _fetch_from_sources(name, up, manifest, report, done, out, archive=archive, url=url,
+                                   reference=reference, archive_dirs=archive_dirs, download_ok=download_ok,
+                                   timeout=timeout, progress=progress, optional=optional)
+    except FetchError as e:
+        if aside is None:
+            raise
+        raise FetchError(f"{e}; the previous {out_file.name}, which did not match the manifest, is kept as "
+                         f"{aside}") from None
+
+
+def _fetch_from_sources(name, up, manifest, report, done, out, *, archive, url, reference, archive_dirs,
+                        download_ok, timeout, progress, optional) -> FetchReport:
+    """Steps 2-5 of :func:`fetch_corpus` (the output file is absent or was set aside)."""
     if reference is not None and Path(reference).is_file():
-        lines = _read_lines(reference)
         try:
-            verify_lines(lines, name, manifest, str(reference))
-            return done(lines, f"verified copy of {reference}")
+            _check_file(reference, name, manifest)
         except FetchError as e:
             report.notes.append(f"{e}; not using it")
+        else:  # copied line by line, each checked again as it is copied
+            return done(verified_file_lines(reference, name, manifest), f"verified copy of {reference}")
     if archive is not None:
         if not Path(archive).is_file():
             raise FetchError(f"{archive}: no such archive (expected {up.archive_name} from {up.url})")

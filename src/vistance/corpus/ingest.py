@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 from vistance.corpus.cleaning import drop_reason, is_related_news_marker, is_teaser_of, strip_dateline
 from vistance.corpus.readers import JSONL_SUFFIXES, TEXT_SUFFIXES, read_articles
 from vistance.corpus.records import Article, Paragraph, make_paragraph_id
-from vistance.errors import InputError
+from vistance.errors import InputError, Rejections
 from vistance.text.normalize import text_sha1
 
 
@@ -24,8 +24,9 @@ class IngestReport:
     paragraphs: int = 0
     dropped: Counter = field(default_factory=Counter)
     skipped_files: list[str] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # kept going, but worth a look (e.g. too_long)
+    # bounded: the first Rejections.limit kept (detached from their tracebacks), all counted (.total)
+    errors: Rejections = field(default_factory=Rejections)
+    warnings: Rejections = field(default_factory=Rejections)  # kept going, but worth a look (e.g. too_long)
 
     def summary(self) -> str:
         drops = ", ".join(f"{k}={v}" for k, v in sorted(self.dropped.items())) or "none"
@@ -33,14 +34,19 @@ class IngestReport:
              f"dropped: {drops}")
         if self.skipped_files:
             s += f"; skipped {len(self.skipped_files)} unrelated file(s)"
-        if self.errors:
-            s += f"; {len(self.errors)} input(s) rejected"
+        if self.errors.total:
+            s += f"; {self.errors.total} input(s) rejected"
         return s
 
 
 def clean_article(article: Article, report: IngestReport | None = None, max_chars: int = 20_000) -> list[Paragraph]:
     """The paragraphs of one article, with captions, bylines and boilerplate removed."""
-    out: list[Paragraph] = []
+    return list(iter_clean_article(article, report, max_chars))
+
+
+def iter_clean_article(article: Article, report: IngestReport | None = None,
+                       max_chars: int = 20_000) -> Iterator[Paragraph]:
+    """:func:`clean_article`, one paragraph at a time (an article of 10^5 paragraphs is never a list of them)."""
     blocks = article.blocks
     for i, block in enumerate(blocks):
         if is_related_news_marker(block):
@@ -61,12 +67,11 @@ def clean_article(article: Article, report: IngestReport | None = None, max_char
             if report is not None:
                 report.dropped[reason] += 1
             continue
-        out.append(Paragraph(
+        yield Paragraph(
             paragraph_id=make_paragraph_id(article.article_id, i), article_id=article.article_id,
             index=i, text=text, text_sha1=text_sha1(text), title=article.title, date=article.date,
             source=article.source, unit=article.unit, corpus=article.corpus,
-        ))
-    return out
+        )
 
 
 def paragraphs_from_articles(articles: Iterable[Article], report: IngestReport | None = None,
@@ -82,12 +87,13 @@ def paragraphs_from_articles(articles: Iterable[Article], report: IngestReport |
         seen_ids.add(art.article_id)
         if report is not None:
             report.articles += 1
-        for p in clean_article(art, report, max_chars=max_chars):
-            if dedupe and p.text_sha1 in seen:
-                if report is not None:
-                    report.dropped["duplicate"] += 1
-                continue
-            seen.add(p.text_sha1)
+        for p in iter_clean_article(art, report, max_chars=max_chars):
+            if dedupe:
+                if p.text_sha1 in seen:
+                    if report is not None:
+                        report.dropped["duplicate"] += 1
+                    continue
+                seen.add(p.text_sha1)  # only when de-duplicating: predict-article keeps no set of every text
             if report is not None:
                 report.paragraphs += 1
             yield p

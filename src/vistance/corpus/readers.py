@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 from vistance.corpus.records import Article
 from vistance.errors import InputError
-from vistance.io import iter_lines, parse_json_line
+from vistance.io import iter_lines, parse_json_line, read_bytes_capped
 from vistance.text.normalize import normalize
 
 TEXT_SUFFIXES = {".txt"}
@@ -32,6 +32,8 @@ JSONL_SUFFIXES = {".jsonl", ".json"}
 _HEADER = re.compile(r"^\s*date\s+(\S+)\s*(.*)$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+#: a seed-format article is read whole: the most one file may hold (bytes)
+MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
 
 
 def decode_bytes(raw: bytes, path) -> str:
@@ -70,21 +72,12 @@ def parse_date(value, path, line: int | None = None) -> str | None:
         raise InputError(path, f"impossible date {value!r}", line) from None
 
 
-def _blank_lines_before_text(decoded: str) -> int:
-    """How many lines normalize() strips from the top: line numbers in messages count them."""
-    n = 0
-    for line in io.StringIO(decoded, newline=None):
-        if normalize(line):
-            break
-        n += 1
-    return n
-
-
 def read_seed_text(path: Path, corpus: str = "seeds") -> Article:
     """Parse one article in the seed text format."""
-    decoded = decode_bytes(Path(path).read_bytes(), path)
-    text = normalize(decoded)
-    lines = text.split("\n")
+    decoded = decode_bytes(read_bytes_capped(path, MAX_TEXT_FILE_BYTES, "seed text file"), path)
+    # normalised line by line: the same non-blank lines as normalize(decoded), without its whole-text
+    # copies (a 10 MB article cost 200 MB that way)
+    lines = [normalize(line) for line in io.StringIO(decoded, newline=None)]
     date, source, title = None, None, ""
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
     if first is None:
@@ -92,7 +85,7 @@ def read_seed_text(path: Path, corpus: str = "seeds") -> Article:
     m = _HEADER.match(lines[first])
     body_start = first
     if m:
-        date = parse_date(m.group(1), path, _blank_lines_before_text(decoded) + first + 1)
+        date = parse_date(m.group(1), path, first + 1)  # ``lines`` keeps the blank lines: its index is the line
         rest = m.group(2).strip()
         if rest.startswith("•"):
             source = rest.lstrip("•").strip() or None

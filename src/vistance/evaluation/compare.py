@@ -235,10 +235,12 @@ def generalisation_table(res: dict, names: list[str]) -> list[str]:
     from vistance.evaluation.generalisation import CROSS_CORPUS, CROSS_CORPUS_BOTH
 
     L = ["## On news the model was not trained on", "",
-         "Held-out outlets: re-fitted without one large outlet, tested on it (mean over outlets). Cross-corpus: "
-         "re-fitted on the labelled 2024–25 news only, tested on the vietnews-fa test articles (2016–19, other outlets, "
-         "drawn at random before any model). Both-trained: the pipeline's model (trained on both collections) on the "
-         "same vietnews-fa test articles. Score = mean of the first two (the selection criterion).", "",
+         "One re-fit per model holds out together the largest outlets, the seed articles and the vietnews-fa test "
+         "articles: it is fitted on the labelled 2024–25 news of the other outlets only (the same units for every "
+         "model; a model that early-stops does so on a validation part of them). Held-out outlets: mean over the "
+         "outlets. Cross-corpus: the vietnews-fa test articles (2016–19, other outlets, drawn at random before any "
+         "model). Both-trained: the pipeline's model (trained on both collections) on the same vietnews-fa test "
+         "articles. Score = mean of the first two (the selection criterion).", "",
          "| model | score tone / themes | held-out outlets tone / themes | cross-corpus tone [CI] | cross-corpus themes [CI] "
          "| both-trained → vietnews tone / themes | in-sample test tone / themes |", "|---|---|---|---|---|---|---|"]
 

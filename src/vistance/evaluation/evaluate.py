@@ -12,8 +12,9 @@ import numpy as np
 from vistance.config import model_params
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset, write_json
 from vistance.dataset.splits import CROSS_CORPUS_SPLIT, grouped_kfold
-from vistance.evaluation.generalisation import (CROSS_CORPUS_BOTH, generalisation_score, generalisation_splits,
-                                                 score_split, truth_arrays)
+from vistance.evaluation.generalisation import (CROSS_CORPUS, CROSS_CORPUS_BOTH, generalisation_score, score_split,
+                                                 truth_arrays)
+from vistance.evaluation.heldout import fit_design, heldout_design
 from vistance.evaluation.metrics import HEADLINE, headline_with_ci, theme_metrics, tone_metrics
 from vistance.io import atomic_write, write_jsonl
 from vistance.labels.schema import TONES
@@ -102,17 +103,24 @@ def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> 
         result["cross_corpus"] = {CROSS_CORPUS_BOTH: both.summary()}
         gen_preds += both.predictions
     if refit and ev.get("generalisation", True):
-        gen = {}
+        # one fit that holds out every evaluation outlet, the seed articles and the cross-corpus
+        # test together (evaluation/heldout.py), the same design for every model
         n_sources = int(mode.get("heldout_sources", ev.get("heldout_sources", 3)))
-        for split_name, tr_rows, te_rows in generalisation_splits(all_rows, cross, n_sources):
-            refitted = _refit(kind, spec, tr_rows, seed)
-            if refitted is None:
-                continue
-            res = score_split(split_name, refitted, len(tr_rows), te_rows, n_boot, seed)
-            gen[split_name] = res.summary()
-            gen_preds += res.predictions
-        result["generalisation"] = gen
-        result["generalisation_score"] = generalisation_score(gen)
+        design = heldout_design(splits, n_sources, seed)
+        if len({r["tone"] for r in design.fit + design.valid}) >= 2:
+            spec_g = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
+            refitted = fit_design(kind, spec_g, design.fit, design.valid, seed)
+            gen = {}
+            for split_name, te_rows in design.tests.items():
+                if len(te_rows) < 20 and split_name != CROSS_CORPUS:
+                    continue
+                res = score_split(split_name, refitted, len(design.fit) + len(design.valid), te_rows, n_boot, seed)
+                gen[split_name] = res.summary()
+                gen_preds += res.predictions
+            result["generalisation"] = gen
+            result["generalisation_score"] = generalisation_score(gen)
+            result["generalisation_design"] = {"fit": len(design.fit), "validation": len(design.valid),
+                                               "outlets": design.outlets, "one_fit": True}
     capabilities = model_class(kind)
     if refit and capabilities.seeded and ev.get("seeds") and mode.get("seed_variance", capabilities.stochastic):
         valid = splits.get("validation")

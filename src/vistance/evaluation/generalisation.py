@@ -1,10 +1,10 @@
 """How a model configuration holds up on news it was not trained on.
 
-Each split here re-fits the configuration on a training part and scores a test part
-that shares no article, outlet or collection with it:
+One fit of the configuration (:mod:`vistance.evaluation.heldout`) holds out every test below
+at once; none shares an article, outlet or collection with what it was fitted on:
 
 ``heldout_source_<outlet>``
-    train on everything but one of the largest outlets, test on that outlet;
+    each of the largest outlets, none of which the fit saw;
 ``train_news2024_test_seeds``
     the 2025–26 seed articles (another era) against a model of the 2024–25 news;
 ``train_news2024_test_vietnews``
@@ -22,12 +22,11 @@ models on exactly the same items.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from vistance.dataset.splits import CROSS_CORPUS_SPLIT, time_source_split
+from vistance.dataset.splits import CROSS_CORPUS_SPLIT
 from vistance.evaluation.bootstrap import bootstrap_ci
 from vistance.evaluation.bootstrap import paired_bootstrap as _pb
 from vistance.evaluation.metrics import HEADLINE, paired_bootstrap
@@ -78,29 +77,6 @@ def score_split(name: str, model, train_n: int, test_rows: list[dict], n_boot: i
         preds.append({"split": name, "id": r["id"], "article_id": r["article_id"], "themes": rec["themes"],
                       "tone": rec["tone"], "true": {"themes": r["themes"], "tone": r["tone"]}})
     return SplitResult(name, train_n, len(test_rows), head, preds)
-
-
-def generalisation_splits(all_rows: list[dict], cross_rows: list[dict], heldout_sources: int,
-                          min_test: int = 20) -> list[tuple[str, list[dict], list[dict]]]:
-    """``(name, train_rows, test_rows)`` of every re-fit split (see the module docstring).
-
-    ``all_rows`` are the in-sample rows (train, validation and test of every corpus in
-    training); ``cross_rows`` the cross-corpus test rows, which no split trains on.
-    """
-    out = []
-    tr, te = time_source_split(all_rows, test_corpus="seeds")
-    if tr and te:
-        out.append(("train_news2024_test_seeds", [all_rows[i] for i in tr if all_rows[i]["corpus"] != "vietnews-fa"],
-                    [all_rows[i] for i in te]))
-    sources = Counter(r["source"] for r in all_rows if r["source"] and r["corpus"] not in ("seeds",))
-    for src, _n in sources.most_common(heldout_sources):
-        tr, te = time_source_split(all_rows, test_sources=[src])
-        if len(te) >= min_test:
-            out.append((f"heldout_source_{src}", [all_rows[i] for i in tr], [all_rows[i] for i in te]))
-    if cross_rows:
-        news = [r for r in all_rows if r["corpus"] != "vietnews-fa"]
-        out.append((CROSS_CORPUS, news, cross_rows))
-    return out
 
 
 def generalisation_score(gen: dict) -> dict:
@@ -166,4 +142,4 @@ def paired_generalisation_test(preds_a: list[dict], preds_b: list[dict], metric:
 
 
 __all__ = ["CROSS_CORPUS", "CROSS_CORPUS_BOTH", "CROSS_CORPUS_SPLIT", "SplitResult", "score_split",
-           "generalisation_splits", "generalisation_score", "paired_generalisation_test", "paired_bootstrap"]
+           "generalisation_score", "paired_generalisation_test", "paired_bootstrap"]

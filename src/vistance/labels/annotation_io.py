@@ -137,15 +137,41 @@ def user_names(users) -> dict[str, str]:
     if not isinstance(users, list):
         raise ValueError("a Label Studio users file must be the JSON list of /api/users")
     out: dict[str, str] = {}
-    for u in users:
+    for i, u in enumerate(users):
         if not isinstance(u, dict) or u.get("id") is None:
             continue
+        who = f"user at position {i}"
+        _check_field(u, "id", (int, str), "a number or a string", who)
+        who = f"user {u['id']!r}"
+        for key in ("first_name", "last_name", "username", "email"):
+            _check_field(u, key, str, "a string", who)
         full = " ".join(x for x in (u.get("first_name") or "", u.get("last_name") or "") if x).strip()
         name = full or u.get("username") or u.get("email") or f"label-studio-user-{u['id']}"
         out[str(u["id"])] = name
         if u.get("email"):
             out[str(u["email"])] = name
     return out
+
+
+class FieldTypeError(ValueError):
+    """A field of a Label Studio export or users file holding a value of the wrong JSON type."""
+
+
+def _check_field(obj: dict, key: str, types, want: str, where: str):
+    """``obj[key]`` when it is absent, ``null`` or of ``types`` (never a bool unless ``types`` has it);
+    else :class:`FieldTypeError` naming ``where`` and the field."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    types = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise FieldTypeError(f"{where}: field {key!r} must be {want}, got {_json_type(value)}")
+    return value
+
+
+def _json_type(value) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def read_users_file(path) -> dict[str, str]:
@@ -222,7 +248,7 @@ def _choices(value, many: bool):
         if many:
             return list(value)
         return value[0] if len(value) == 1 else (None if not value else value)
-    raise TypeError(f"choices of the wrong type: {value!r}")
+    raise FieldTypeError(f"choices must be a label or a list of labels, got {_json_type(value)}")
 
 
 def _person(raw, names: dict[str, str], summary: LabelStudioSummary) -> str | None:
@@ -230,6 +256,9 @@ def _person(raw, names: dict[str, str], summary: LabelStudioSummary) -> str | No
     if raw is None or raw == "":
         return None
     if isinstance(raw, dict):
+        for key in ("first_name", "last_name", "username", "email"):
+            _check_field(raw, key, str, "a string", "completed_by")
+        _check_field(raw, "id", (int, str), "a number or a string", "completed_by")
         for key in ("id", "email"):
             if raw.get(key) is not None and str(raw[key]) in names:
                 return names[str(raw[key])]
@@ -267,37 +296,78 @@ class _Ann:
     where: str = ""
 
 
+_ID = ((int, str), "a number or a string")
+_TEXT = (str, "a string")
+_TIME = (str, "a string (an ISO time)")
+_FLAG = (bool, "true or false")
+_PERSON = ((int, str, dict), "a user id, an email or a user object")
+
+
+def _checked(obj: dict, where: str, **fields) -> None:
+    """Check the JSON type of each named field (``name=(types, description)``) of ``obj``."""
+    for key, (types, want) in fields.items():
+        _check_field(obj, key, types, want, where)
+
+
 def _json_annotations(task: dict, pos: int, path, names, summary) -> list[_Ann]:
     data = task["data"]
+    _checked(task, "task", id=_ID, annotations=(list, "a list"), predictions=(list, "a list"))
+    _checked(data, "data", paragraph_id=_TEXT, text_sha1=_TEXT, suggestion=((str, bool), "a string"))
     tid, pid = task.get("id"), data.get("paragraph_id")
-    anns = task.get("annotations")
-    if anns is None:
-        anns = []
-    if not isinstance(anns, list):
-        raise TypeError("annotations is not a list")
+    anns = task.get("annotations") or []
     shown = bool(task.get("predictions")) or bool(data.get("suggestion"))
     out = []
-    for a in anns:
+    for k, a in enumerate(anns):
+        if not isinstance(a, dict):
+            raise FieldTypeError(f"annotation at position {k}: must be an object, got {_json_type(a)}")
+        who = f"annotation {a['id']}" if isinstance(a.get("id"), (int, str)) else f"annotation at position {k}"
+        _checked(a, who, id=_ID, completed_by=_PERSON, created_at=_TIME, updated_at=_TIME, was_cancelled=_FLAG,
+                 result=(list, "a list"), prediction=(dict, "an object"))
         themes, tone = [], None
-        for r in a.get("result") or []:
+        for j, r in enumerate(a.get("result") or []):
+            field = f"result[{j}]"
+            if not isinstance(r, dict):
+                raise FieldTypeError(f"{who}: field {field!r} must be an object, got {_json_type(r)}")
+            _checked(r, f"{who}, {field}", from_name=_TEXT)
             value = r.get("value")
             if not isinstance(value, dict):
-                raise TypeError("a result value is not an object")
-            if r.get("from_name") == "themes":
-                themes = _choices(value, True)
-            elif r.get("from_name") == "tone":
-                tone = _choices(value, False)
-        out.append(_Ann(tid, pid, data.get("text_sha1"), a.get("id"), _person(a.get("completed_by"), names, summary),
+                raise FieldTypeError(f"{who}: field '{field}.value' must be an object, got {_json_type(value)}")
+            try:
+                if r.get("from_name") == "themes":
+                    themes = _choices(value, True)
+                elif r.get("from_name") == "tone":
+                    tone = _choices(value, False)
+            except FieldTypeError as e:
+                raise FieldTypeError(f"{who}: field '{field}.value.choices': {e}") from None
+        try:
+            person = _person(a.get("completed_by"), names, summary)
+        except FieldTypeError as e:
+            raise FieldTypeError(f"{who}: {e}") from None
+        out.append(_Ann(tid, pid, data.get("text_sha1"), a.get("id"), person,
                         a.get("created_at") or "", a.get("updated_at") or a.get("created_at") or "",
                         bool(a.get("was_cancelled")), themes, tone, shown or bool(a.get("prediction"))))
     return out
 
 
 def _json_min_annotation(row: dict, names, summary) -> _Ann:
+    who = f"annotation {row['annotation_id']}" if isinstance(row.get("annotation_id"), (int, str)) else "annotation"
+    _checked(row, who, id=_ID, paragraph_id=_TEXT, text_sha1=_TEXT, annotation_id=_ID, annotator=_PERSON,
+             created_at=_TIME, updated_at=_TIME, was_cancelled=_FLAG, suggestion=((str, bool), "a string"))
+    try:
+        themes = _choices(row.get("themes"), True)
+    except FieldTypeError as e:
+        raise FieldTypeError(f"{who}: field 'themes': {e}") from None
+    try:
+        tone = _choices(row.get("tone"), False)
+    except FieldTypeError as e:
+        raise FieldTypeError(f"{who}: field 'tone': {e}") from None
+    try:
+        person = _person(row.get("annotator"), names, summary)
+    except FieldTypeError as e:
+        raise FieldTypeError(f"{who}: {e}") from None
     return _Ann(row.get("id"), row.get("paragraph_id"), row.get("text_sha1"), row.get("annotation_id"),
-                _person(row.get("annotator"), names, summary), row.get("created_at") or "",
-                row.get("updated_at") or row.get("created_at") or "", bool(row.get("was_cancelled")),
-                _choices(row.get("themes"), True), _choices(row.get("tone"), False), bool(row.get("suggestion")))
+                person, row.get("created_at") or "", row.get("updated_at") or row.get("created_at") or "",
+                bool(row.get("was_cancelled")), themes, tone, bool(row.get("suggestion")))
 
 
 def _order(a: _Ann, at: str) -> tuple:
@@ -318,13 +388,20 @@ def parse_label_studio(data, path, names: dict[str, str] | None = None, passes: 
     empty annotation gives no label and is counted; of several annotations by one annotator
     the latest ``updated_at`` counts and the older ones are counted as superseded.
     ``annotator`` names an annotation with no ``completed_by``.
+
+    Annotations are keyed by (task id, paragraph id, text hash): one task id on two paragraphs
+    (or two texts) is an error naming both, and none of its annotations is imported. Every
+    field's JSON type is checked; a wrong one is an error naming the task, the annotation and
+    the field, and the task's other annotations are not routed either.
     """
     names = names or {}
     summary = LabelStudioSummary()
     items: list = []
     if not isinstance(data, list):
         raise InputError(path, "a Label Studio export must be a JSON list of tasks (export as JSON or JSON_MIN)")
-    by_task: dict = {}
+    by_task: dict = {}  # (task id, paragraph id, text hash) -> its annotations
+    paragraphs_of: dict = {}  # task id -> {(paragraph id, text hash): None}, in order of appearance
+    broken: dict = {}  # task id -> where a malformed row of it was (its other rows are not routed either)
     formats = set()
     for pos, row in enumerate(data):
         if not isinstance(row, dict):
@@ -332,34 +409,72 @@ def parse_label_studio(data, path, names: dict[str, str] | None = None, passes: 
                           InputError(path, f"task at position {pos} is not a JSON object")))
             continue
         tid = row.get("id")
+        tid = tid if isinstance(tid, (int, str)) and not isinstance(tid, bool) else None
         pid = row["data"].get("paragraph_id") if isinstance(row.get("data"), dict) else row.get("paragraph_id")
+        pid = pid if isinstance(pid, str) else None
         where = _where(path, tid, pid, pos=pos)
         try:
             if isinstance(row.get("data"), dict):
                 formats.add("JSON")
                 anns = _json_annotations(row, pos, path, names, summary)
-                key = ("id", tid) if tid is not None else ("pos", pos)
-                by_task.setdefault(key, [])
-                by_task[key].extend(anns)
+                sha = row["data"].get("text_sha1")
+                key = ("id", tid, pid, sha) if tid is not None else ("pos", pos)
+                by_task.setdefault(key, []).extend(anns)
             elif "paragraph_id" in row:
                 formats.add("JSON_MIN")
-                key = ("id", tid) if tid is not None else ("pid", pid)
                 ann = _json_min_annotation(row, names, summary)
+                sha = row.get("text_sha1")
+                key = ("id", tid, pid, sha) if tid is not None else ("pid", pid, sha)
                 unannotated = row.get("annotation_id") is None and not ann.themes and ann.tone is None
                 by_task.setdefault(key, []).extend([] if unannotated else [ann])  # a task nobody annotated
             else:
                 items.append((where, 0, InputError(path, (
                     f"{where[len(str(path)) + 2:]} has no 'data' object and no 'paragraph_id': not a task of "
                     "Label Studio's JSON or JSON_MIN export (export the project as JSON)"))))
+                continue
+            if tid is not None:
+                paragraphs_of.setdefault(tid, {}).setdefault((pid, sha), None)
+        except FieldTypeError as e:  # a field of the wrong JSON type: named with its task and annotation
+            items.append((where, 0, InputError(path, (
+                f"{where[len(str(path)) + 2:]}: annotations are not in Label Studio's JSON or JSON_MIN export "
+                f"format: {e}"))))
+            if tid is not None:
+                broken.setdefault(tid, where)
         except (AttributeError, TypeError, IndexError, KeyError):
             items.append((where, 0, InputError(path, (
                 f"{where[len(str(path)) + 2:]}: annotations are not in Label Studio's JSON or JSON_MIN export format"))))
+            if tid is not None:
+                broken.setdefault(tid, where)
+    # a task id must name one paragraph: two paragraphs (or two texts) under one id would mix their codings
+    two_paragraphs = {tid: list(paras) for tid, paras in paragraphs_of.items() if len(paras) > 1}
+    for tid, paras in two_paragraphs.items():
+        (p1, s1), (p2, s2) = paras[:2]
+        same = p1 == p2
+
+        def name(p, h):
+            return f"paragraph {p}" + (f" with text_sha1 {str(h)[:12]}" if same else "")
+
+        items.append((f"{path}: Label Studio task {tid}", 0, LabelError(
+            f"{path}: Label Studio task {tid} is on two paragraphs, {name(p1, s1)} and {name(p2, s2)}"
+            f"{' and more' if len(paras) > 2 else ''}: one task id must name one paragraph; none of its "
+            "annotations is imported (were two exports or projects merged?)")))
     summary.format = "+".join(sorted(formats))
     summary.tasks = len(by_task)
     for key, anns in by_task.items():
         summary.annotations += len(anns)
+        tid = key[1] if key[0] == "id" else None
+        if tid is not None and tid in two_paragraphs:
+            continue  # reported above
         if not anns:
             summary.unannotated += 1
+            continue
+        if tid is not None and tid in broken:
+            for a in anns:
+                a.who = a.who or annotator
+                a.where = _where(path, a.tid, a.pid, a.ann_id, a.who)
+                items.append((a.where, 0, LabelError(
+                    f"{a.where}: not imported: another annotation of this task is malformed ({broken[tid]}); "
+                    "the passes of a task are routed together")))
             continue
         kept: dict = {}
         for a in anns:
@@ -424,9 +539,14 @@ def _finisher(annotator):
     return finish
 
 
+MAX_EXPORT_BYTES = 512 * 1024 * 1024  # an annotation file is read whole: the most it may hold
+
+
 def _read_text(path) -> str:
+    from vistance.io import read_bytes_capped
+
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
+        return read_bytes_capped(path, MAX_EXPORT_BYTES, "annotation file").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
     except OSError as e:

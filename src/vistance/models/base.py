@@ -103,6 +103,8 @@ class ModelBase:
     ``can_explain``         has ``explain(text, k=5) -> dict`` (``predict --explain``)
     ``fork_safe``           ``predict_proba`` may run in forked worker processes (CPU only,
                             no threads or GPU state of its own)
+    ``uses_validation``     ``fit`` uses ``valid`` (early stopping, thresholds); a kind without it
+                            is fitted on the validation rows too where a design offers both
     ``card_text``           completes "This model is …" on its model card
     ``library_name``        the Hugging Face card's ``library_name``
 
@@ -118,6 +120,7 @@ class ModelBase:
     needs_segmentation: ClassVar[bool] = False
     can_explain: ClassVar[bool] = False
     fork_safe: ClassVar[bool] = False
+    uses_validation: ClassVar[bool] = False
     card_text: ClassVar[str] = "a vistance model"
     library_name: ClassVar[str | None] = None
     Params: ClassVar[type]

@@ -33,7 +33,7 @@ import numpy as np
 from vistance.errors import ModelError
 from vistance.labels.schema import THEMES, TONES
 from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import read_manifest, sha256_file, write_manifest
+from vistance.models.folder import listed_bytes, listed_json, read_manifest, sha256_file, write_manifest
 from vistance.models.thresholds import tune_thresholds_out_of_fold
 
 DEFAULT_CACHE = "experiments/cache/embeddings"
@@ -336,13 +336,13 @@ class EmbeddingModel(ModelBase):
     @classmethod
     def load(cls, folder, segmenter: str | None = None) -> "EmbeddingModel":
         from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load as load_safetensors
 
         folder = Path(folder)
-        read_manifest(folder)
-        try:
-            meta = json.loads((folder / "embedding.json").read_text(encoding="utf-8"))
-            heads = load_file(str(folder / "heads.safetensors"))
+        manifest = read_manifest(folder)
+        try:  # only files the manifest lists, read once and checked against their checksums
+            meta = listed_json(folder, manifest, "embedding.json")
+            heads = load_safetensors(listed_bytes(folder, manifest, "heads.safetensors"))
             params = {k: v for k, v in meta["params"].items() if k in cls.Params.model_fields}
             m = cls(**params)
             m.thresholds_ = np.asarray(meta["thresholds"], dtype=float).reshape(len(THEMES))

@@ -16,7 +16,7 @@ import numpy as np
 
 from vistance.labels.schema import OTHER, THEMES, TONES
 from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import read_manifest, write_manifest
+from vistance.models.folder import listed_json, read_manifest, write_manifest
 from vistance.text.normalize import normalize
 
 
@@ -45,8 +45,8 @@ class LexiconModel(ModelBase):
     def __init__(self, lexicon_path: str | None = None):
         self.lexicon_path = lexicon_path
 
-    def _patterns(self):
-        lex = load_lexicon(self.lexicon_path)
+    def _patterns(self, lex: dict | None = None):
+        lex = load_lexicon(self.lexicon_path) if lex is None else lex
         self.lexicon_ = lex
         self.theme_patterns_ = {t: _compile(lex["themes"].get(t, [])) for t in THEMES if t != OTHER}
         self.tone_patterns_ = {t: _compile(lex["tone"].get(t, [])) for t in ("contentious", "cooperative")}
@@ -86,7 +86,21 @@ class LexiconModel(ModelBase):
 
     @classmethod
     def load(cls, folder) -> "LexiconModel":
-        read_manifest(folder)
+        """The lexicon the manifest lists, read once and checked against its checksum (no other file)."""
+        manifest = read_manifest(folder)
+        lex = listed_json(folder, manifest, "lexicon.json")
+        _check_lexicon(lex, Path(folder) / "lexicon.json")
         m = cls(lexicon_path=str(Path(folder) / "lexicon.json"))
-        m._patterns()
+        m._patterns(lex)
         return m
+
+
+def _check_lexicon(lex, where) -> None:
+    """A lexicon is ``{"themes": {theme: [cue, ...]}, "tone": {tone: [cue, ...]}}``; else one ModelError."""
+    from vistance.errors import ModelError
+
+    for part in ("themes", "tone"):
+        block = lex.get(part) if isinstance(lex, dict) else None
+        if not isinstance(block, dict) or not all(
+                isinstance(v, list) and all(isinstance(c, str) for c in v) for v in block.values()):
+            raise ModelError(f"{where}: '{part}' must be an object of label -> list of cue strings")

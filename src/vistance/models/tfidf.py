@@ -22,7 +22,7 @@ import numpy as np
 from vistance.errors import ModelError
 from vistance.labels.schema import THEMES, TONES
 from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import read_manifest, write_manifest
+from vistance.models.folder import listed_bytes, listed_json, read_manifest, write_manifest
 from vistance.models.thresholds import tune_thresholds_out_of_fold
 from vistance.text.segment import check_segmenter, get_segmenter
 
@@ -38,14 +38,23 @@ TRUSTED_TYPES = {
 }
 
 
-def skops_types(path) -> set[str]:
-    """Every ``module.Class`` named in a skops file's schema (not only those skops itself distrusts)."""
+MAX_SKOPS_SCHEMA_BYTES = 64 * 1024 * 1024
+
+
+def skops_types(path, data: bytes | None = None) -> set[str]:
+    """Every ``module.Class`` named in a skops file's schema (not only those skops itself distrusts).
+
+    ``data``: the file's bytes (already read and verified); ``path`` then only names it in errors.
+    """
+    import io
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(data) if data is not None else path) as z:
+            if z.getinfo("schema.json").file_size > MAX_SKOPS_SCHEMA_BYTES:
+                raise ModelError(f"{path}: its schema.json inflates past {MAX_SKOPS_SCHEMA_BYTES} bytes")
             schema = json.loads(z.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as e:
+    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError) as e:
         raise ModelError(f"{path}: not a readable skops file ({e})") from None
     found: set[str] = set()
     stack = [schema]
@@ -318,23 +327,32 @@ class TfidfModel(ModelBase):
 
         folder = Path(folder)
         manifest = read_manifest(folder)
-        meta = json.loads((folder / "tfidf.json").read_text(encoding="utf-8"))
-        present = skops_types(folder / "model.skops")
-        untrusted = set(sio.get_untrusted_types(file=folder / "model.skops"))
+        # only files the manifest lists, each read once and checked against its checksum
+        meta = listed_json(folder, manifest, "tfidf.json")
+        blob = listed_bytes(folder, manifest, "model.skops")
+        present = skops_types(folder / "model.skops", blob)
+        try:
+            untrusted = set(sio.get_untrusted_types(data=blob))
+        except Exception as e:  # noqa: BLE001 - any failure to read the schema is a broken file
+            raise ModelError(f"{folder / 'model.skops'}: not a readable skops file ({type(e).__name__})") from None
         unknown = sorted((present | untrusted) - TRUSTED_TYPES)
         if unknown:
             raise ModelError(f"{folder}: model.skops contains types outside vistance's trusted list: {unknown}")
-        parts = sio.load(folder / "model.skops", trusted=sorted(untrusted))
-        m = cls(**meta["params"])
+        parts = sio.loads(blob, trusted=sorted(untrusted))
+        del blob
+        vocabs = listed_json(folder, manifest, "vocabulary.json")
+        try:
+            m = cls(**meta["params"])
+            m.vectorizer_, m.theme_clf_, m.tone_clf_ = parts["vectorizer"], parts["themes"], parts["tone"]
+            m._counters = None
+            for name, vec in m.vectorizer_.transformer_list:
+                if not isinstance(vocabs, dict) or name not in vocabs or not isinstance(vocabs[name], dict):
+                    raise ModelError(f"{folder}: vocabulary.json lacks the {name!r} vocabulary")
+                vec.vocabulary_ = {str(k): int(v) for k, v in vocabs[name].items()}
+            m.thresholds_ = np.array(meta["thresholds"], dtype=float).reshape(len(THEMES))
+            m.n_features_ = int(meta["n_features"])
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ModelError(f"{folder}: unreadable TF-IDF model ({type(e).__name__}: {e})") from None
         if segmenter is not None:
             check_segmenter(manifest.get("segmenter"), segmenter)
-        m.vectorizer_, m.theme_clf_, m.tone_clf_ = parts["vectorizer"], parts["themes"], parts["tone"]
-        m._counters = None
-        vocabs = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
-        for name, vec in m.vectorizer_.transformer_list:
-            if name not in vocabs or not isinstance(vocabs[name], dict):
-                raise ModelError(f"{folder}: vocabulary.json lacks the {name!r} vocabulary")
-            vec.vocabulary_ = {str(k): int(v) for k, v in vocabs[name].items()}
-        m.thresholds_ = np.array(meta["thresholds"], dtype=float)
-        m.n_features_ = meta["n_features"]
         return m

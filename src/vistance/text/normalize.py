@@ -18,8 +18,9 @@ _TONES = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, do
 _OLD_OA = re.compile(rf"([oO])([aAeE])([{_TONES}])(?![^\W\d_])")
 # NFD: u + y + tone at syllable end, but not after q (quý is correct either way)
 _OLD_UY = re.compile(rf"(?<![qQ])([uU])([yY])([{_TONES}])(?![^\W\d_])")
-# zero-width and bidi marks, soft hyphen, BOM
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+# zero-width characters, every bidi control (LRM/RLM U+200E/F, embeddings and overrides U+202A-E,
+# isolates U+2066-9, the Arabic letter mark U+061C), word joiner and invisible operators, soft hyphen, BOM
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 

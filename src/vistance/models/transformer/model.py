@@ -71,7 +71,7 @@ import numpy as np
 from vistance.errors import ModelError
 from vistance.labels.schema import THEMES, TONES, check_themes, check_tone, themes_to_vector
 from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import read_manifest, write_manifest
+from vistance.models.folder import listed_bytes, listed_json, read_manifest, write_manifest
 from vistance.models.thresholds import tune_thresholds
 from vistance.models.transformer.checkpoint import (load_encoder, load_pretrained, load_tokenizer, max_tokens_allowed,
                                                     short_error, verify_checkpoint_folder)
@@ -111,6 +111,21 @@ class TransformerModel(ModelBase):
         Mixed precision, passed to ``TrainingArguments`` (GPU).
     log_dir : str or None; use_dvclive : bool
         Write per-epoch ``train/loss`` and ``eval/*`` curves with DVCLive to ``log_dir``.
+    freeze_layers : int, default 0
+        The 2-core recipe (:mod:`.frozen`) when > 0: the embeddings and the bottom ``k`` layers stay
+        as pretrained, their outputs are computed once per window and cached; only the top layers
+        and the heads train (``heads="shared_encoder"``, CPU). 0: the full fine-tune (``Trainer``).
+    head_learning_rate : float or None
+        The heads' learning rate in the recipe (default: ``learning_rate``).
+    layer_decay : float, default 1.0
+        Layer-wise decay in the recipe: trainable layer ``i`` of ``L`` learns at
+        ``learning_rate * layer_decay ** (L - 1 - i)``.
+    pooling : {"cls", "mean"}, default "cls"
+        What the heads read: the ``<s>`` vector, or the mean over tokens (multilingual-e5's pooling).
+    cache_dir : str or None
+        Where the recipe keeps lower-layer states across fits (``None``: in memory, this fit only).
+    max_grad_norm : float, default 1.0
+        Gradient clipping in the recipe.
 
     Attributes after ``fit``/``load``: ``tokenizer_``, ``network_`` (torch module),
     ``segmenter_`` (name), ``thresholds_`` ``[9]``, ``training_stats_`` (dict).
@@ -118,6 +133,7 @@ class TransformerModel(ModelBase):
 
     kind = "transformer"
     stochastic = True
+    uses_validation = True
     needs_segmentation = True
     library_name = "transformers"
     card_text = ("a RoBERTa-architecture encoder fine-tuned with `transformers` on word-segmented text "
@@ -128,7 +144,9 @@ class TransformerModel(ModelBase):
                  batch_size: int = 16, learning_rate: float = 3e-5, weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, seed: int = 0, class_weights: bool = True,
                  early_stopping_patience: int | None = 2, fp16: bool = False, bf16: bool = False,
-                 log_dir: str | None = None, use_dvclive: bool = False, freeze_embeddings: bool = False):
+                 log_dir: str | None = None, use_dvclive: bool = False, freeze_embeddings: bool = False,
+                 freeze_layers: int = 0, head_learning_rate: float | None = None, layer_decay: float = 1.0,
+                 pooling: str = "cls", cache_dir: str | None = None, max_grad_norm: float = 1.0):
         self._keep_params(locals())
 
     @classmethod
@@ -147,6 +165,12 @@ class TransformerModel(ModelBase):
             raise ValueError("epochs and batch_size must be >= 1")
         if self.use_dvclive and not self.log_dir:
             raise ValueError("use_dvclive=True needs log_dir")
+        if self.freeze_layers < 0:
+            raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers}")
+        if self.freeze_layers and self.heads != "shared_encoder":
+            raise ValueError("freeze_layers > 0 needs heads='shared_encoder'")
+        if not 0 < self.layer_decay <= 1:
+            raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
 
     def _check_fitted(self) -> None:
         if getattr(self, "network_", None) is None:
@@ -200,7 +224,7 @@ class TransformerModel(ModelBase):
         self._check_length(config, self.model_name_or_path)
         set_seed(self.seed)
         if self.heads == "shared_encoder":
-            return SharedEncoderNet(load_encoder(self.model_name_or_path))
+            return SharedEncoderNet(load_encoder(self.model_name_or_path), pooling=self.pooling)
         themes = load_pretrained(
             AutoModelForSequenceClassification, self.model_name_or_path, num_labels=len(THEMES),
             problem_type="multi_label_classification", id2label=dict(enumerate(THEMES)),
@@ -252,6 +276,8 @@ class TransformerModel(ModelBase):
             for name, p in net.named_parameters():
                 if "word_embeddings" in name:
                     p.requires_grad = False
+        if self.freeze_layers:
+            return self._fit_frozen(net, texts, Y, y, (v_texts, Yv, yv) if valid is not None else None, t0)
 
         windows, owners = self.encode_windows(texts)
         train_rows = [{"input_ids": w, "theme_labels": Y[o].astype(np.float32), "tone_labels": int(y[o])}
@@ -339,6 +365,129 @@ class TransformerModel(ModelBase):
         self.training_stats_ = stats
         return self
 
+    # ------------------------------------------------------------------ the 2-core recipe
+    def _state_cache(self, net):
+        """The lower-layer state cache of this network's frozen part (disk when ``cache_dir``)."""
+        from vistance.models.transformer.frozen import CACHE_VERSION, HiddenStateCache, frozen_fingerprint
+
+        fp = getattr(self, "_frozen_fp_", None)
+        if fp is None:
+            import hashlib
+
+            base = frozen_fingerprint(net.encoder, self.freeze_layers)
+            tag = f"v{CACHE_VERSION}:{base}:{self.max_length}:{self.stride}:{'bf16' if self.bf16 else 'fp32'}"
+            fp = self._frozen_fp_ = hashlib.blake2b(tag.encode(), digest_size=12).hexdigest()
+            self._state_cache_ = HiddenStateCache(self.cache_dir, fp)
+        return self._state_cache_
+
+    def window_states(self, net, texts: Sequence[str], write: bool = True) -> tuple[list, np.ndarray]:
+        """``(states, owners)``: the output of the frozen part for every window of every text
+        (``[len, H]`` float32), from the cache where the exact text was seen before; computed
+        states are stored when ``write`` (on disk with ``cache_dir``, else in memory for this
+        model's fit). ``fit`` writes; prediction only reads, so a corpus never fills the disk."""
+        from vistance.models.transformer.frozen import HiddenStateCache, bottom_states
+
+        cache = self._state_cache(net)
+        tok = self._tokenizer()
+        segs = self.segment(texts)
+        keys = [HiddenStateCache.key(s) for s in segs]
+        found = {k: cache.get(k) for k in dict.fromkeys(keys)}
+        todo = [keys.index(k) for k, v in found.items() if v is None]
+        if todo:
+            wins, own = [], []
+            for i in todo:
+                ids = tok(segs[i], add_special_tokens=False, verbose=False)["input_ids"] if segs[i] else []
+                for a, b in window_spans(len(ids), self.max_length, self.stride):
+                    wins.append([tok.cls_token_id] + ids[a:b] + [tok.sep_token_id])
+                    own.append(i)
+            st = bottom_states(net.encoder, wins, self.freeze_layers, tok.pad_token_id,
+                               batch_size=max(self.batch_size, 32), bf16=bool(self.bf16))
+            new: dict[str, list] = {}
+            for s_, i in zip(st, own):
+                new.setdefault(keys[i], []).append(s_)
+            if write:
+                cache.put(new)
+            found.update(new)
+        states, owners = [], []
+        for i, k in enumerate(keys):
+            ws = found[k]
+            states.extend(ws)
+            owners.extend([i] * len(ws))
+        return states, np.asarray(owners, dtype=int)
+
+    def _top_arrays(self, net, states, owners, n: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled paragraph probabilities from cached states through the top layers and heads."""
+        import torch
+
+        from vistance.models.transformer.frozen import length_batches, pad_states, top_logits
+
+        logits = np.zeros((len(states), len(THEMES) + len(TONES)))
+        net.eval()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(self.bf16)):
+            for idx in length_batches([s.shape[0] for s in states], max(1, int(batch_size))):
+                h, m = pad_states([states[i] for i in idx])
+                logits[idx] = top_logits(net, h, m, self.freeze_layers).float().numpy()
+        tp, op = probs_from_logits(logits)
+        return pool_windows(tp, op, owners, n)
+
+    def _fit_frozen(self, net, texts, Y, y, valid, t0) -> "TransformerModel":
+        """The recipe: cache the frozen part's states, train the top layers and heads from them."""
+        import torch
+
+        from vistance.models.transformer.frozen import check_freeze_layers, freeze_bottom, train_top
+
+        check_freeze_layers(net.encoder, self.freeze_layers)
+        freeze_bottom(net.encoder, self.freeze_layers)
+        t_cache, c_cache = time.perf_counter(), time.process_time()
+        states, owners = self.window_states(net, texts)
+        v_states = v_owners = None
+        if valid is not None:
+            v_texts, Yv, yv = valid
+            v_states, v_owners = self.window_states(net, v_texts)
+        cache_seconds, cache_cpu = time.perf_counter() - t_cache, time.process_time() - c_cache
+        pos_w = tone_w = None
+        if self.class_weights:
+            pos_w = torch.tensor(theme_pos_weights(Y[owners]), dtype=torch.float)
+            tone_w = torch.tensor(tone_class_weights(y[owners]), dtype=torch.float)
+
+        evaluate = None
+        if valid is not None:
+            def evaluate():
+                T, O = self._top_arrays(net, v_states, v_owners, len(v_texts), max(self.batch_size, 64))
+                return valid_scores(T, O, Yv, yv)["macro_f1"]
+
+        run = train_top(
+            net, self.freeze_layers, states, Y[owners], y[owners], epochs=self.epochs, batch_size=self.batch_size,
+            lr=self.learning_rate, head_lr=self.head_learning_rate or self.learning_rate,
+            layer_decay=self.layer_decay, weight_decay=self.weight_decay, warmup_ratio=self.warmup_ratio,
+            pos_weight=pos_w, tone_weight=tone_w, seed=self.seed, bf16=bool(self.bf16),
+            max_grad_norm=self.max_grad_norm, evaluate=evaluate,
+            patience=self.early_stopping_patience if valid is not None else None)
+        self.network_ = net.eval()
+        self.thresholds_ = np.full(len(THEMES), 0.5)
+        stats = {
+            "seconds": None, "recipe": "frozen-bottom cache", "freeze_layers": self.freeze_layers,
+            "trainable_layers": len(net.encoder.encoder.layer) - self.freeze_layers,
+            "epochs_run": run["epochs_run"], "best_epoch": run["best_epoch"],
+            "best_valid_score": run["best_valid_score"], "valid_curve": run["curve"],
+            "cache_seconds": round(cache_seconds, 3), "cache_cpu_seconds": round(cache_cpu, 3),
+            "train_seconds": run["train_seconds"], "train_windows_per_second": run["train_windows_per_second"],
+            "train_cpu_seconds": run["train_cpu_seconds"],
+            "train_windows_per_cpu_second": run["train_windows_per_cpu_second"],
+            "n_train_paragraphs": len(texts), "n_train_windows": len(states), "device": "cpu",
+            "precision": "bf16 autocast" if self.bf16 else "float32", "heads": self.heads,
+            "segmenter": self.segmenter_, "base_checkpoint": str(self.model_name_or_path),
+        }
+        if valid is not None:
+            T, O = self._top_arrays(net, v_states, v_owners, len(v_texts), max(self.batch_size, 64))
+            self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
+            stats["n_valid_paragraphs"] = len(v_texts)
+            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv)
+            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.thresholds_)
+        stats["seconds"] = round(time.perf_counter() - t0, 3)
+        self.training_stats_ = stats
+        return self
+
     # ------------------------------------------------------------------ predict
     def _device(self):
         import torch
@@ -352,6 +501,12 @@ class TransformerModel(ModelBase):
 
         if not texts:
             return np.zeros((0, len(THEMES))), np.zeros((0, len(TONES)))
+        if self.freeze_layers and self._device().type == "cpu":
+            # the frozen part's states come from the cache where this exact text was fitted on;
+            # prediction reads the cache but never adds to it
+            net = self.network_.eval()
+            states, owners = self.window_states(net, texts, write=False)
+            return self._top_arrays(net, states, owners, len(texts), batch_size)
         windows, owners = self.encode_windows(texts)
         collate = Collator(self.tokenizer_.pad_token_id)
         order = np.argsort([len(w) for w in windows], kind="stable")
@@ -445,12 +600,13 @@ class TransformerModel(ModelBase):
         ``segmenter``, when given, must be the one the model was trained with.
         """
         folder = Path(folder)
-        manifest = read_manifest(folder)
+        # strict: transformers opens files by name, so no file the manifest does not list may be there
+        manifest = read_manifest(folder, strict=True)
         if manifest.get("kind") != cls.kind:
             raise ModelError(f"{folder}: holds a {manifest.get('kind')!r} model, not a transformer")
         try:
-            meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-            thr = json.loads((folder / THRESHOLDS_FILE).read_text(encoding="utf-8"))
+            meta = listed_json(folder, manifest, META_FILE)
+            thr = listed_json(folder, manifest, THRESHOLDS_FILE)
         except (OSError, json.JSONDecodeError) as e:
             raise ModelError(f"{folder}: unreadable {META_FILE} or {THRESHOLDS_FILE} ({short_error(e)})") from e
         if segmenter is not None:
@@ -466,15 +622,15 @@ class TransformerModel(ModelBase):
 
     def _load_network(self, folder: Path):
         from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        from safetensors.torch import load as load_safetensors
         from transformers import AutoModelForSequenceClassification
 
         from vistance.models.transformer.networks import SharedEncoderNet, TwoModelsNet
 
         try:
             if self.heads == "shared_encoder":
-                net = SharedEncoderNet(load_encoder(folder, use_safetensors=True))
-                state = load_file(str(folder / HEADS_FILE))
+                net = SharedEncoderNet(load_encoder(folder, use_safetensors=True), pooling=self.pooling)
+                state = load_safetensors(listed_bytes(folder, read_manifest(folder, verify=False), HEADS_FILE))
                 missing = set(net.heads_state()) ^ set(state)
                 if missing:
                     raise ModelError(f"{folder}: {HEADS_FILE} does not match the heads ({sorted(missing)})")

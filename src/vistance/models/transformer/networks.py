@@ -15,13 +15,19 @@ from torch import nn
 from vistance.labels.schema import THEMES, TONES
 
 
-class SharedEncoderNet(nn.Module):
-    """One encoder, two linear heads on the ``<s>`` vector; ``logits`` = themes ++ tone."""
+POOLINGS = ("cls", "mean")
 
-    def __init__(self, encoder, n_themes: int = len(THEMES), n_tones: int = len(TONES)):
+
+class SharedEncoderNet(nn.Module):
+    """One encoder, two linear heads on the pooled vector (``<s>`` or mean); ``logits`` = themes ++ tone."""
+
+    def __init__(self, encoder, n_themes: int = len(THEMES), n_tones: int = len(TONES), pooling: str = "cls"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         cfg = encoder.config
         self.encoder = encoder
+        self.pooling = pooling
         p = getattr(cfg, "classifier_dropout", None)
         self.dropout = nn.Dropout(p if p is not None else getattr(cfg, "hidden_dropout_prob", 0.1))
         self.theme_head = nn.Linear(cfg.hidden_size, n_themes)
@@ -32,9 +38,26 @@ class SharedEncoderNet(nn.Module):
             nn.init.zeros_(head.bias)
 
     def forward(self, input_ids, attention_mask=None):
-        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, 0]
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return {"logits": self.heads(h, attention_mask)}
+
+    def heads(self, hidden, attention_mask):
+        """Logits (themes ++ tone) from the last hidden states: the ``<s>`` vector (``cls``) or the
+        mean over real tokens (``mean``, how multilingual-e5 was trained), dropout, two linear heads."""
+        if self.pooling == "mean":
+            m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            h = (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
+        else:
+            h = hidden[:, 0]
         h = self.dropout(h)
-        return {"logits": torch.cat([self.theme_head(h), self.tone_head(h)], dim=-1)}
+        return torch.cat([self.theme_head(h), self.tone_head(h)], dim=-1)
+
+    def head_parameters(self):
+        """``(name, parameter)`` of the two heads."""
+        return [(f"theme_head.{n}", p) for n, p in self.theme_head.named_parameters()] + [
+            (f"tone_head.{n}", p) for n, p in self.tone_head.named_parameters()]
 
     def heads_state(self) -> dict:
         """The two heads' tensors, named as in :meth:`state_dict` (saved beside the encoder)."""
