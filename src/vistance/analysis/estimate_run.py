@@ -24,7 +24,7 @@ import numpy as np
 
 from vistance.analysis.aggregate import ALL, ANY_POLICY
 from vistance.analysis.estimate import COLUMNS, METHOD_FEW, METHOD_PPI, TONE_POLES, estimate_shares
-from vistance.errors import InputError, VistanceError
+from vistance.errors import InputError
 from vistance.labels.design import DesignError, read_design
 from vistance.labels.schema import OTHER, THEMES, TONES
 
@@ -98,7 +98,7 @@ class EstimateReport:
 
 def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates", gold=None,
                     designs: Sequence = (), period: str = "quarter", n_boot: int = 1000, level: float = 0.95,
-                    seed: int = 0, population: str = "corpus", min_gold_units: int = 30, min_gold_clusters: int = 10,
+                    seed: int = 0, population: str = "corpus", min_gold_units: int = 30, min_gold_clusters: int = 20,
                     min_gold_positive: int = 5, missing: str = "error", pool_only: bool = False,
                     batch_size: int = 512, n_jobs: int | None = None, counterpart: str = "china",
                     tones: Sequence[str] = TONES, themes: Sequence[str] = THEMES,
@@ -183,9 +183,11 @@ def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates"
         table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
     info = {"model": name, "paragraphs": [str(p) for p in paragraphs], "population": population,
             "method": {"ppi++": "prediction-powered estimate, lambda tuned per quantity (PPI++), design-weighted "
-                                "(1/pi), percentile interval of a cluster bootstrap of the gold sample within strata "
-                                "(Rao-Wu rescaling, finite-population correction) scaled by t(df)/z"
-                                + ("; the corpus' articles resampled too" if population == "superpopulation" else ""),
+                                "(1/pi); bootstrap-t interval: the gold sample resampled by cluster within strata, "
+                                "lambda re-tuned and the replicate studentized by its linearised standard error; "
+                                "design-based standard error"
+                                + (" (the corpus' articles resampled too)" if population == "superpopulation"
+                                   else " with the finite-population correction"),
                        "too_little_gold": "no number: the note says how many more draws would halve the interval",
                        "no_design": "naive shares only: no design-based gold for this corpus"},
             "corpora": infos, "counterpart_plotted": counterpart,

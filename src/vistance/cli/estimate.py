@@ -50,6 +50,9 @@ def cmd_estimate_check(a) -> int:
     rep = run_estimate_check(a.dataset, a.paragraphs, a.gold or cfg.labels.gold, design, a.out, kind, spec, chk.model,
                              seed=cfg.seed, reps=a.reps or chk.reps, fractions=chk.fractions, n_boot=chk.n_boot,
                              progress=note if a.verbose else None)
+    if rep.get("skipped"):
+        note(f"estimate check skipped: {rep['skipped']} -> {a.out}/estimate_check.md")
+        return OK
     g = rep["goals"]
     parts = [f"keep {float(k):.0%}: PPI coverage {v['ppi_coverage_tone']}, width {v['ppi_width_over_gold_width']} x gold"
              for k, v in g.items() if k != "coverage_range"]

@@ -126,6 +126,11 @@ class TransformerModel(ModelBase):
         Where the recipe keeps lower-layer states across fits (``None``: in memory, this fit only).
     max_grad_norm : float, default 1.0
         Gradient clipping in the recipe.
+    inference : {None, "float32", "bf16", "int8"}, default None
+        How prediction runs the network on CPU (:mod:`.inference`): ``None`` as before (the
+        recipe's state cache, then the top layers); otherwise one full pass per window in float32,
+        under bf16 autocast, or with PyTorch dynamic int8 Linear layers (made at predict time,
+        nothing extra stored).
 
     Attributes after ``fit``/``load``: ``tokenizer_``, ``network_`` (torch module),
     ``segmenter_`` (name), ``thresholds_`` ``[9]``, ``training_stats_`` (dict).
@@ -146,7 +151,8 @@ class TransformerModel(ModelBase):
                  early_stopping_patience: int | None = 2, fp16: bool = False, bf16: bool = False,
                  log_dir: str | None = None, use_dvclive: bool = False, freeze_embeddings: bool = False,
                  freeze_layers: int = 0, head_learning_rate: float | None = None, layer_decay: float = 1.0,
-                 pooling: str = "cls", cache_dir: str | None = None, max_grad_norm: float = 1.0):
+                 pooling: str = "cls", cache_dir: str | None = None, max_grad_norm: float = 1.0,
+                 inference: str | None = None):
         self._keep_params(locals())
 
     @classmethod
@@ -171,6 +177,8 @@ class TransformerModel(ModelBase):
             raise ValueError("freeze_layers > 0 needs heads='shared_encoder'")
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
+        if self.inference is not None and self.inference not in ("float32", "bf16", "int8"):
+            raise ValueError(f"inference must be None, 'float32', 'bf16' or 'int8', got {self.inference!r}")
 
     def _check_fitted(self) -> None:
         if getattr(self, "network_", None) is None:
@@ -501,6 +509,8 @@ class TransformerModel(ModelBase):
 
         if not texts:
             return np.zeros((0, len(THEMES))), np.zeros((0, len(TONES)))
+        if self.inference is not None and self._device().type == "cpu":
+            return self._predict_fast(texts, batch_size)
         if self.freeze_layers and self._device().type == "cpu":
             # the frozen part's states come from the cache where this exact text was fitted on;
             # prediction reads the cache but never adds to it
@@ -524,6 +534,18 @@ class TransformerModel(ModelBase):
                 with torch.autocast(device_type=device.type, dtype=amp, enabled=amp is not None):
                     out = net(**batch)["logits"]
                 logits[idx] = out.float().cpu().numpy()
+        tp, op = probs_from_logits(logits)
+        return pool_windows(tp, op, owners, len(texts))
+
+    def _predict_fast(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Full passes at the ``inference`` precision (:mod:`.inference`); the int8 copy is made once."""
+        from vistance.models.transformer.inference import prepare_network, window_logits
+
+        key = (self.network_, self.inference)  # the network itself, not its id: a refit never reuses a stale copy
+        if getattr(self, "_fast_key_", (None, None))[0] is not key[0] or self._fast_key_[1] != key[1]:
+            self._fast_net_, self._fast_key_ = prepare_network(self.network_.cpu(), self.inference), key
+        windows, owners = self.encode_windows(texts)
+        logits = window_logits(self._fast_net_, windows, self.tokenizer_.pad_token_id, batch_size, self.inference)
         tp, op = probs_from_logits(logits)
         return pool_windows(tp, op, owners, len(texts))
 
