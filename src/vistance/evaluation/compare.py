@@ -174,8 +174,9 @@ def compare_models(params: dict, experiments="experiments") -> Path:
             L.append(f"| {n} | {a['difference']:+.3f} [{a['low']:+.3f}, {a['high']:+.3f}] | {_p(a['p_value'])} | "
                      f"{b['difference']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}] | {_p(b['p_value'])} |")
     L += ["", "## Generalisation", "",
-          "Grouped CV: article-grouped k-fold over all gold paragraphs (mean ± sd over folds). Cross-time: trained on "
-          "news of 2024–25, tested on the 2025–26 seed articles. Held-out source: every article of that outlet in test.", "",
+          "Grouped CV: article-grouped k-fold over all gold paragraphs (mean ± sd over folds). The other rows come from "
+          "one re-fit per model that held out all of them at once: cross-time (the 2025–26 seed articles), each "
+          "held-out source (every article of that outlet) and the cross-corpus test.", "",
           "| model | split | train | test | tone macro-F1 | themes sample-F1 |", "|---|---|---|---|---|---|"]
     for n in names:
         cv = res[n].get("grouped_cv")
@@ -188,6 +189,20 @@ def compare_models(params: dict, experiments="experiments") -> Path:
         L += ["", "## Seed variance (stochastic models)", "", "| model | seeds | tone macro-F1 | themes sample-F1 |", "|---|---|---|---|"]
         for n, v in sv.items():
             L.append(f"| {n} | {', '.join(map(str, v['seeds']))} | {_ms(v, 'tone_macro_f1')} | {_ms(v, 'themes_sample_f1')} |")
+    recipes = {}
+    for n in names:
+        trp = exp / "models" / f"{n}.train.json"
+        st = (json.loads(trp.read_text()).get("training_stats") or {}) if trp.exists() else {}
+        if st.get("recipe"):
+            recipes[n] = st
+    if recipes:
+        L += ["", "## Fine-tuning runs", "",
+              "| model | frozen layers | trained layers | epochs run / kept | precision | cache s | train s | windows/s |",
+              "|---|---|---|---|---|---|---|---|"]
+        for n, st in recipes.items():
+            L.append(f"| {n} | embeddings + {st['freeze_layers']} | {st['trainable_layers']} + heads | "
+                     f"{st['epochs_run']} / {st['best_epoch']} | {st['precision']} | {st['cache_seconds']:.0f} | "
+                     f"{st['train_seconds']:.0f} | {st['train_windows_per_second']} |")
     units = _corpus_units(exp.parent / "data" / "unlabelled" / "ingest_report.json")
     L += ["", "## Cost", "", "Choose the model for `vistance analyze` (`analysis.model`) by this and the held-out figures above.", "",
           "| model | train seconds | predict paragraphs/s (test split) | analyze the vietnews-fa corpus"
