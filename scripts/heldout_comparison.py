@@ -7,8 +7,8 @@ part of the *training* articles only. Then every held-out test is scored, with a
 CIs and paired tests against ``--reference``.
 
 ``--search NAME``: before the comparison, the grid in ``models.NAME.search`` is tried (one fit a
-point, scored on validation only) and the chosen point is what NAME is compared with; with
-``--seeds`` its ``search.seeds`` refit it with each seed (mean ± sd). ``--curve``: fractions of the fitting
+point, scored on validation only) and the chosen point is what NAME is compared with. With
+``--seeds`` every model with ``search.seeds`` is refitted with each seed (mean ± sd). ``--curve``: fractions of the fitting
 articles for learning curves. ``--ensemble A B``: per-task weights of A against B chosen on
 validation. Writes ``<out>.json`` / ``<out>.md`` and ``experiments/search/NAME.{json,md}``.
 
@@ -100,15 +100,16 @@ def main(argv=None) -> int:
         print(f"{name}: {fit_s:.0f} s; " + "; ".join(
             f"{k} {v['tone_macro_f1']:.3f}/{v['themes_sample_f1']:.3f}" for k, v in results[name]["splits"].items()),
             flush=True)
-        if name in searches and a.seeds and cfg.models[name].search.seeds:
+        sc = cfg.models[name].search
+        if a.seeds and sc is not None and sc.seeds:
             runs = []
-            for s in cfg.models[name].search.seeds:
+            for s in sc.seeds:
                 m = model if s == seed else fit_design(kind, spec, d.fit, d.valid, s)
                 runs.append({sp: headline_of(rows, m.predict_proba([r["text"] for r in rows]))
                              for sp, rows in d.tests.items()})
                 print(f"{name} seed {s}: " + "; ".join(f"{sp} {h['tone_macro_f1']:.3f}/{h['themes_sample_f1']:.3f}"
                                                        for sp, h in runs[-1].items()), flush=True)
-            results[name]["seeds"] = {"seeds": list(cfg.models[name].search.seeds), "runs": runs, **{
+            results[name]["seeds"] = {"seeds": list(sc.seeds), "runs": runs, **{
                 f"{part}.{m}": {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1))}
                 for part, m, vals in _seed_parts(runs, d)}}
 
