@@ -61,8 +61,8 @@ def make_tiny_project(dst: Path, overrides: dict | None = None):
         for m in [spec, *spec.get("members", [])]:       # an ensemble's transformer members too
             if m.get("kind") == "transformer":
                 m.update(TINY_TRANSFORMER)
-                if m.get("evaluate"):
-                    m["evaluate"]["learning_curve_fractions"] = [0.5, 1.0]
+                if "evaluate" in m:   # each refit is a fine-tune: the test-split path only, here
+                    m["evaluate"] = {**m["evaluate"], "refit": False}
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     if overrides and "pipeline" in overrides:   # other model lists: dvc.yaml's generated deps follow them
         sys.path.insert(0, str(ROOT / "scripts"))
@@ -116,8 +116,9 @@ def test_model_cards_carry_the_real_metrics(project):
         text = card.read_text(encoding="utf-8")
         assert text.startswith("---\n") and "model-index:" in text
         assert f"value: {round(m['headline']['tone_macro_f1']['value'], 4)}" in text
-        if m["kind"] == "transformer":
-            assert "not the published PhoBERT weights" in text
+        if m["kind"] == "transformer":   # the card says what was fine-tuned, and how
+            assert "multilingual-e5-small" in text or "not the published PhoBERT weights" in text
+            assert "### Training recipe" in text and "frozen" in text
 
 
 def test_dataset_card_shows_counts_and_agreement(project):

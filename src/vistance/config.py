@@ -157,7 +157,7 @@ class CompareConfig(Section):
 
 
 class AnalysisConfig(Section):
-    model: str = "experiments/models/best"    # the default of `vistance analyze --model`
+    model: str = "experiments/models/tfidf_lr"  # what `analyze` / `estimate` predict with by default (cheap on 2 cores)
     period: Literal["month", "quarter", "year"] = "quarter"
     n_boot: int = Field(500, ge=0)
     batch_size: int = Field(512, gt=0)

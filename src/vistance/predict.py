@@ -172,7 +172,7 @@ def workers_for(model, jobs: int | None) -> int:
 
 def predict_batches(model, batches: Iterable[list], work: Callable[[Any, list], Any] | None = None,
                     context: Any = None, jobs: int | None = None, min_batches: int = 4,
-                    info: dict | None = None) -> Iterator:
+                    info: dict | None = None, engine=None) -> Iterator:
     """The prediction engine: ``work(context, batch)`` for every batch of a stream, in order.
 
     ``work`` is a module-level function (default :func:`score_batch`: ``(id, text)`` pairs ->
@@ -181,8 +181,13 @@ def predict_batches(model, batches: Iterable[list], work: Callable[[Any, list], 
     the model is ``fork_safe``; with ``jobs=None`` a stream shorter than ``min_batches``
     batches stays in this process (not worth starting workers). Results are identical for
     any ``jobs``. ``info["jobs"]`` (when a dict is given) tells how many processes ran.
+    ``engine``: a :class:`vistance.predict_dask.DaskEngine` runs the batches on a Dask cluster
+    instead (the same output; ``jobs`` is then the cluster's business).
     """
     work = work or score_batch
+    if engine is not None:
+        yield from engine.map(work, batches, context=context, model=model, info=info)
+        return
     context = model if context is None else context
     batches = iter(batches)
     n = workers_for(model, jobs)
@@ -214,12 +219,13 @@ def _score_lines(context, batch) -> list[str]:
 
 
 def predict_file(model, input_path, output_path, batch_size: int = 256, explain: bool = False,
-                 jobs: int | None = None, progress: bool | None = None) -> PredictReport:
+                 jobs: int | None = None, progress: bool | None = None, engine=None) -> PredictReport:
     """Predict every valid line of ``input_path`` (``{"id", "text"}`` JSONL) into ``output_path``.
 
     Streams in batches of ``batch_size`` on ``jobs`` processes (default every core, for
     ``fork_safe`` kinds); output lines are in input order and the file is written
-    atomically (all or nothing). Rejected lines are in the report's ``errors``.
+    atomically (all or nothing). Rejected lines are in the report's ``errors``. ``engine``: see
+    :func:`predict_batches` (a :class:`vistance.predict_dask.DaskEngine`, or ``None``: local).
     """
     from tqdm.auto import tqdm
 
@@ -231,7 +237,7 @@ def predict_file(model, input_path, output_path, batch_size: int = 256, explain:
     info: dict = {}
     with atomic_write(Path(output_path)) as fh:
         for lines in predict_batches(model, batches, work=_score_lines, context=(model, explain), jobs=jobs,
-                                     info=info):
+                                     info=info, engine=engine):
             fh.writelines(lines)
             report.written += len(lines)
             bar.update(len(lines))

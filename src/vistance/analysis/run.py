@@ -108,15 +108,16 @@ def _analyse_in_worker(context, batch):
 
 
 def predict_stream(model, batches: Iterable[list[dict]], n_jobs: int | None = None, gazetteer: Gazetteer | None = None,
-                   parallel_min_batches: int = 4, info: dict | None = None) -> Iterator[list[dict]]:
+                   parallel_min_batches: int = 4, info: dict | None = None, engine=None) -> Iterator[list[dict]]:
     """:func:`analyse_batch` over a stream of batches, in order, through the prediction engine
     (:func:`vistance.predict.predict_batches`: every core for ``fork_safe`` model kinds once the
     input is longer than ``parallel_min_batches`` batches). The output does not depend on
-    ``n_jobs``; ``info["jobs"]`` (when a dict is given) tells how many processes ran.
+    ``n_jobs``; ``info["jobs"]`` (when a dict is given) tells how many processes ran. ``engine``: a
+    :class:`vistance.predict_dask.DaskEngine` runs it on a Dask cluster (the same output).
     """
     gz = gazetteer or default_gazetteer()
     yield from predict_batches(model, batches, work=_analyse_in_worker, context=(model, gz), jobs=n_jobs,
-                               min_batches=parallel_min_batches, info=info)
+                               min_batches=parallel_min_batches, info=info, engine=engine)
 
 
 # -- the whole analysis ----------------------------------------------------------------
@@ -124,7 +125,7 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
                  n_jobs: int | None = None, batch_size: int = 512, counterparts: list[str] | None = None,
                  gazetteer: Gazetteer | None = None, write_predictions: bool = True, progress: bool | None = None,
                  model_name: str | None = None, errors: list | None = None, plots: bool = True,
-                 corpora: Iterable[str] | None = None) -> dict:
+                 corpora: Iterable[str] | None = None, engine=None) -> dict:
     """Predict every paragraph of ``paragraphs`` (JSONL path), aggregate, and write the outputs to ``out_dir``.
 
     Returns the summary (also written as ``summary.json``) with the table under the
@@ -142,7 +143,7 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
     pred_path = out_dir / PREDICTIONS_NAME
     with atomic_write(pred_path) if write_predictions else open(os.devnull, "w", encoding="utf-8") as fh:
         batches = iter_paragraph_batches(paragraphs, batch_size=batch_size, errors=errors, corpora=corpora)
-        for rows in predict_stream(model, batches, n_jobs=n_jobs, gazetteer=gz, info=info):
+        for rows in predict_stream(model, batches, n_jobs=n_jobs, gazetteer=gz, info=info, engine=engine):
             for r in rows:
                 agg.add(r["article_id"], r["date"], r["themes"], r["tone"], r["counterparts"])
                 fh.write(dumps_line(r))
@@ -256,11 +257,15 @@ class AnalysisReport:
 def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", period: str = "quarter", n_boot: int = 500,
                    seed: int = 0, n_jobs: int | None = None, batch_size: int = 512,
                    counterparts: list[str] | None = None, corpora: Iterable[str] | None = None,
-                   progress: bool | None = None, plots: bool = True) -> AnalysisReport:
+                   progress: bool | None = None, plots: bool = True, engine=None,
+                   scheduler: str | None = None) -> AnalysisReport:
     """:func:`run_analysis` from a model folder (or a loaded model); bad input lines are collected, not fatal.
 
     ``model``: a model folder (loaded with :func:`vistance.models.load_model`) or a model object.
     The knobs are those of ``params.yaml``'s ``analysis`` section (:class:`vistance.config.AnalysisConfig`).
+    ``engine``: ``"local"`` (default) or ``"dask"`` (a model folder is needed: each worker loads it;
+    ``scheduler``: a ``tcp://HOST:PORT`` address, default a local cluster; see :mod:`vistance.predict_dask`),
+    or an open :class:`~vistance.predict_dask.DaskEngine`.
     """
     if not Path(paragraphs).is_file():
         raise VistanceError(f"{paragraphs}: no such paragraphs file (run `vistance ingest` first)")
@@ -270,8 +275,21 @@ def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", period: st
 
         name, model = str(model), load_model(model)
     errors = Rejections()  # bounded: every bad line counted (errors.total), the first 100 kept
-    s = run_analysis(model, paragraphs, out_dir, period=period, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
-                     batch_size=batch_size, counterparts=counterparts, corpora=corpora, model_name=name,
-                     errors=errors, progress=progress, plots=plots)
+    if isinstance(engine, str) or engine is None:
+        from vistance.predict_dask import open_engine
+
+        engine = open_engine(engine, name, scheduler)
+        own = engine
+    else:
+        own = None
+    try:
+        if own is not None:
+            own.open()
+        s = run_analysis(model, paragraphs, out_dir, period=period, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
+                         batch_size=batch_size, counterparts=counterparts, corpora=corpora, model_name=name,
+                         errors=errors, progress=progress, plots=plots, engine=engine)
+    finally:
+        if own is not None:
+            own.close()
     return AnalysisReport(summary=s, out_dir=str(out_dir), seconds=s.pop("_seconds"), jobs=s.pop("_jobs"),
                           errors=errors)

@@ -102,3 +102,11 @@ def command(sub, name: str, func, help: str, *arguments: tuple) -> None:
 PARAMS = ("--params", {"default": "params.yaml"})
 DATASET = ("--dataset", {"default": "data/dataset"})
 EXPERIMENTS = ("--experiments", {"default": "experiments"})
+
+
+def engine_flags(parser) -> None:
+    """``--engine local|dask`` and ``--scheduler ADDRESS`` (``predict``, ``analyze``)."""
+    parser.add_argument("--engine", choices=("local", "dask"), default="local",
+                        help="where batches are predicted: local processes (default) or a Dask cluster")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler, e.g. tcp://HOST:8786 (default: a 2-worker local cluster on loopback)")

@@ -1,7 +1,7 @@
 """``vistance analyze``."""
 from __future__ import annotations
 
-from vistance.cli._common import OK, PARTIAL, config, err, note
+from vistance.cli._common import OK, PARTIAL, config, engine_flags, err, note
 
 
 def cmd_analyze(a) -> int:
@@ -11,7 +11,8 @@ def cmd_analyze(a) -> int:
     an = cfg.analysis
     report = analyse_corpus(a.model or an.model, a.paragraphs, a.out, period=an.period, n_boot=an.n_boot,
                             seed=cfg.seed, n_jobs=an.n_jobs, batch_size=an.batch_size,
-                            counterparts=an.counterparts, corpora=an.corpora)
+                            counterparts=an.counterparts, corpora=an.corpora, engine=a.engine,
+                            scheduler=a.scheduler)
     for e in report.errors:
         err(str(e))
     note(report.line())
@@ -24,4 +25,5 @@ def add_parsers(sub) -> None:
     s.add_argument("--paragraphs", required=True)
     s.add_argument("--out", default="experiments/analysis")
     s.add_argument("--params", default="params.yaml")
+    engine_flags(s)
     s.set_defaults(func=cmd_analyze)

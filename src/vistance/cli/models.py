@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vistance.cli._common import (DATASET, OK, PARAMS, PARTIAL, command, config, err, note, positive_int,
-                                  refuse_overwriting_inputs)
+from vistance.cli._common import (DATASET, OK, PARAMS, PARTIAL, command, config, engine_flags, err, note,
+                                  positive_int, refuse_overwriting_inputs)
 from vistance.errors import VistanceError
 
 
@@ -69,8 +69,17 @@ def cmd_predict(a) -> int:
     refuse_overwriting_inputs({"--output": a.output}, [a.input, a.model])
     if not Path(a.input).is_file():
         raise VistanceError(f"{a.input}: no such input file")
+    from vistance.predict_dask import open_engine
+
     model = load_model(a.model)
-    rep = predict_file(model, a.input, a.output, batch_size=a.batch_size, explain=a.explain)
+    engine = open_engine(a.engine, a.model, a.scheduler)
+    try:
+        if engine is not None:
+            engine.open()
+        rep = predict_file(model, a.input, a.output, batch_size=a.batch_size, explain=a.explain, engine=engine)
+    finally:
+        if engine is not None:
+            engine.close()
     _report_rejections(rep.errors, "rejected line(s)")
     note(f"predicted {rep.written} of {rep.read} line(s) -> {a.output}; {rep.rejected} rejected")
     return PARTIAL if rep.rejected else OK
@@ -119,6 +128,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--output", required=True)
     s.add_argument("--batch-size", type=positive_int, default=256)
     s.add_argument("--explain", action="store_true", help="add top contributing n-grams (linear models)")
+    engine_flags(s)
     s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("predict-article", help="label every paragraph of raw article files")
