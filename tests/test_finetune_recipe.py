@@ -23,12 +23,7 @@ def recipe(path, **kw):
     return TransformerModel(**{**base, **kw})
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from transformer_fixtures import single_torch_thread  # noqa: E402,F401 - autouse: one torch thread
 
 
 def test_top_layers_over_cached_bottom_states_equal_the_full_encoder(tiny_e5_like):

@@ -13,12 +13,7 @@ from test_embedding import learnable_set
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from transformer_fixtures import single_torch_thread  # noqa: E402,F401 - autouse: one torch thread
 
 
 @pytest.fixture(scope="module")
