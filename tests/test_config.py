@@ -91,7 +91,7 @@ def test_a_minimal_file_gets_the_defaults(tmp_path):
     path.write_text("seed: 2\nanalysis:\n  n_boot: 30\n", encoding="utf-8")
     params = load_params(path)
     assert params["seed"] == 2 and params["analysis"]["n_boot"] == 30
-    assert params["analysis"]["model"] == "experiments/models/best" and params["pretrain"]["max_steps"] == 2400
+    assert params["analysis"]["model"] == "experiments/models/tfidf_lr" and params["pretrain"]["max_steps"] == 2400
 
 
 def test_analyze_takes_its_model_from_params(tmp_path, capsys):
