@@ -116,6 +116,16 @@ def _base_model(checkpoint: str | None) -> str | None:
     return checkpoint if "/" in checkpoint else None
 
 
+def _inference_text(inference, bf16) -> str:
+    if inference in ("bf16", "int8"):
+        return (f"one {inference} pass of the full encoder per window (benchmarks/bench_encoder.py measures its speed "
+                "and decision agreement with float32)")
+    if inference == "float32":
+        return "PyTorch float32 on the full encoder"
+    return ("the frozen lower layers, then the trained top layers" + (" under bf16 autocast" if bf16 else "")
+            + " (texts seen in training read the cache)")
+
+
 def training_recipe_lines(train_info: dict, metrics: dict) -> list[str]:
     """What a fine-tuned model's run was: frozen layers, budget, epochs, precision, seeds, inference path."""
     st = train_info.get("training_stats") or {}
@@ -133,7 +143,7 @@ def training_recipe_lines(train_info: dict, metrics: dict) -> list[str]:
          f"- {st.get('n_train_windows')} training windows; caching took {st.get('cache_seconds')} s, training "
          f"{st.get('train_seconds')} s ({st.get('train_windows_per_second')} windows/s) in {st.get('precision')} "
          f"on {st.get('device')}.",
-         "- Inference: PyTorch float32 on the full encoder (texts seen in training read the cache)."]
+         f"- Inference (`predict`, `analyze`): {_inference_text(p.get('inference'), p.get('bf16'))}."]
     sv = metrics.get("seed_variance")
     if sv:
         L.append(f"- Seeds {sv.get('seeds')}: in-sample test tone macro-F1 {sv['tone_macro_f1']['mean']:.3f} ± "
