@@ -92,14 +92,8 @@ def main(argv=None) -> int:
         results[name] = {"kind": kind, "fit_seconds": round(fit_s, 1), "params": spec, "splits": {},
                          "training_stats": {k: v for k, v in (getattr(model, "training_stats_", {}) or {}).items()
                                             if k != "valid_curve"}}
-        preds[name] = []
-        for split, rows in d.tests.items():
-            res = score_split(split, model, len(d.fit), rows, a.n_boot, seed)
-            results[name]["splits"][split] = res.summary()
-            preds[name] += res.predictions
-        print(f"{name}: {fit_s:.0f} s; " + "; ".join(
-            f"{k} {v['tone_macro_f1']:.3f}/{v['themes_sample_f1']:.3f}" for k, v in results[name]["splits"].items()),
-            flush=True)
+        results[name]["splits"], preds[name] = _score_tests(model, d, a.n_boot, seed)
+        print(f"{name}: {fit_s:.0f} s; " + _line(results[name]["splits"]), flush=True)
         sc = cfg.models[name].search
         if a.seeds and sc is not None and sc.seeds:
             runs = []
@@ -123,14 +117,9 @@ def main(argv=None) -> int:
         results[name] = {"kind": "ensemble (per-task weights on validation)", "fit_seconds": None,
                          "params": {"members": [na, nb], **{k: v for k, v in choice.items() if k != "thresholds"}},
                          "splits": {}}
-        preds[name] = []
-        for split, rows in d.tests.items():
-            res = score_split(split, mix, len(d.fit), rows, a.n_boot, seed)
-            results[name]["splits"][split] = res.summary()
-            preds[name] += res.predictions
-        print(f"{name} (weights {choice['tone_weight']}/{choice['themes_weight']}): " + "; ".join(
-            f"{k} {v['tone_macro_f1']:.3f}/{v['themes_sample_f1']:.3f}" for k, v in results[name]["splits"].items()),
-            flush=True)
+        results[name]["splits"], preds[name] = _score_tests(mix, d, a.n_boot, seed)
+        print(f"{name} (weights {choice['tone_weight']}/{choice['themes_weight']}): " + _line(results[name]["splits"]),
+              flush=True)
 
     curves = {}
     if a.curve:
@@ -181,6 +170,20 @@ def main(argv=None) -> int:
             + ["| " + " | ".join(str(row[c]) for c in cols) + " |" for row in found["table"]]) + "\n", encoding="utf-8")
     print(f"wrote {out.with_suffix('.md')}")
     return 0
+
+
+def _score_tests(model, d, n_boot: int, seed: int) -> tuple[dict, list]:
+    """Every held-out test of design ``d`` scored: split summaries and the prediction records."""
+    splits, preds = {}, []
+    for split, rows in d.tests.items():
+        res = score_split(split, model, len(d.fit), rows, n_boot, seed)
+        splits[split] = res.summary()
+        preds += res.predictions
+    return splits, preds
+
+
+def _line(splits: dict) -> str:
+    return "; ".join(f"{k} {v['tone_macro_f1']:.3f}/{v['themes_sample_f1']:.3f}" for k, v in splits.items())
 
 
 def _seed_parts(runs, d):

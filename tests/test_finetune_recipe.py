@@ -95,7 +95,6 @@ def test_the_state_cache_is_reused_across_fits_and_never_serves_another_text_or_
     recipe(tiny_e5_like, cache_dir=str(cache), epochs=1).fit(texts, train[1], train[2], valid=valid)
     assert sum(calls) == first + 1
     # another k, or other frozen weights, is another cache
-    assert recipe(tiny_e5_like, cache_dir=str(cache), freeze_layers=0)._new_network() is not None
     other = recipe(tiny_e5_like, cache_dir=str(cache))
     net = other._new_network()
     with torch.no_grad():
