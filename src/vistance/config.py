@@ -42,6 +42,7 @@ class CorpusConfig(Section):
 
 
 class LabelsConfig(Section):
+    codebook: Optional[str] = None          # the codebook file (label schema); None: the packaged default
     gold: str = "labels/gold.jsonl"
     first_pass: str = "labels/first_pass.jsonl"
     second_pass: str = "labels/second_pass.jsonl"
@@ -234,6 +235,12 @@ class Config(Section):
                 raise ValueError(f"{where} names {', '.join(unknown)}, not in models "
                                  f"(have: {', '.join(sorted(self.models)) or 'none'})")
         return self
+
+    def schema(self):
+        """The :class:`~vistance.labels.schema.LabelSchema` of ``labels.codebook``."""
+        from vistance.labels.schema import load_schema
+
+        return load_schema(self.labels.codebook)
 
     def model_spec(self, name: str) -> tuple[str, dict]:
         """``(kind, constructor kwargs)`` of the model called ``name``."""
