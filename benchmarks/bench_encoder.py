@@ -76,12 +76,10 @@ def agreement(ref, sc) -> dict:
     """Share of units with the same decision as ``ref``: tone arg-max, each theme, all themes at once."""
     import numpy as np
 
-    from vistance.labels.schema import THEMES
-
     rt, st = ref.themes >= ref.thresholds, sc.themes >= sc.thresholds
     out = {"tone": float(np.mean(ref.tone.argmax(1) == sc.tone.argmax(1))),
            "themes_all": float(np.mean((rt == st).all(1)))}
-    out.update({f"theme:{t}": float(np.mean(rt[:, j] == st[:, j])) for j, t in enumerate(THEMES)})
+    out.update({f"theme:{t}": float(np.mean(rt[:, j] == st[:, j])) for j, t in enumerate(ref.schema.theme_names)})
     return out
 
 
@@ -181,7 +179,7 @@ def main() -> None:
 
     warnings.filterwarnings("ignore", message=r"(?s).*torchao")  # the eager-quantisation deprecation notice
 
-    from vistance.models.e5_checkpoint import PASSAGE_PREFIX, convert_e5, embed_passages, load_checkpoint
+    from vistance.checkpoints.e5 import PASSAGE_PREFIX, convert_e5, embed_passages, load_checkpoint
 
     torch.set_num_threads(a.threads)
     texts = news_paragraphs(a.n or 300)

@@ -144,24 +144,23 @@ def run_child(step: str, **kw) -> dict:
 # -- a model when none is given --------------------------------------------------------
 def quick_tfidf_model(folder: Path) -> Path:
     """Train the ``tfidf_lr`` of params.yaml on every gold label whose paragraph is ingested here."""
-    from vistance.config import load_params, model_params
-    from vistance.corpus import ingest_paths
+    from vistance.config import load_config
+    from vistance.corpus import ingest_paths, registry
     from vistance.dataset.build import join_labels
     from vistance.labels.store import read_labels
     from vistance.models.train import fit_rows
 
     if (folder / "manifest.json").is_file():
         return folder
-    params = load_params(ROOT / "params.yaml")
-    paths = [ROOT / params["corpus"]["seeds"]]
-    news = (ROOT / params["corpus"]["news2024"]).resolve()
-    if news.exists():
-        paths.append(news)
-    rows, _ = join_labels(list(ingest_paths(paths)), read_labels(ROOT / params["labels"]["gold"]), strict=False)
-    kind, spec = model_params(params, "tfidf_lr")
+    cfg = load_config(ROOT / "params.yaml")
+    paths = [p for p in (ROOT / registry.articles_path(e) for e in registry.corpora_with_role(cfg.corpora, "training"))
+             if p.exists()]
+    rows, _ = join_labels(list(ingest_paths(paths)), read_labels(ROOT / cfg.labels.gold, schema=cfg.schema()),
+                          strict=False)
+    kind, spec = cfg.model_spec("tfidf_lr")
     print(f"note: no model given; training a quick {kind} model on {len(rows)} gold paragraphs -> {folder}",
           file=sys.stderr)
-    fit_rows(kind, spec, rows, seed=params.get("seed")).save(folder)
+    fit_rows(kind, spec, rows, seed=cfg.seed, schema=cfg.schema()).save(folder)
     return folder
 
 

@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 
-from vistance.config import load_params, model_params
+from vistance.config import load_config
 from vistance.dataset import load_dataset_dict, rows_from_dataset
 from vistance.dataset.build import write_json
-from vistance.evaluation.evaluate import headline, score_rows
+from vistance.evaluation.evaluate import rows_headline, score_rows
+from vistance.dataset import dataset_schema
 from vistance.models.train import fit_rows
 
 
@@ -28,20 +29,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[13, 14])
     ap.add_argument("--out", default="experiments/heads_choice.json")
     a = ap.parse_args()
-    params = load_params()
-    kind, spec = model_params(params, a.model)
+    kind, spec = load_config().model_spec(a.model)
     spec = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
     dd = load_dataset_dict("data/dataset")
+    schema = dataset_schema("data/dataset")
     train, valid = rows_from_dataset(dd["train"]), rows_from_dataset(dd["validation"])
     results = {}
     for heads in ("shared_encoder", "two_models"):
         runs = []
         for seed in a.seeds:
             t0 = time.perf_counter()
-            m = fit_rows(kind, {**spec, "heads": heads}, train, valid, seed=seed)
+            m = fit_rows(kind, {**spec, "heads": heads}, train, valid, seed=seed, schema=schema)
             secs = time.perf_counter() - t0
             _, Yp, yp = score_rows(m, valid)
-            runs.append({"seed": seed, "train_seconds": round(secs, 1), **headline(valid, Yp, yp)})
+            runs.append({"seed": seed, "train_seconds": round(secs, 1), **rows_headline(valid, Yp, yp, m.schema)})
             print(heads, runs[-1], flush=True)
         results[heads] = {"runs": runs, **{k: float(np.mean([r[k] for r in runs])) for k in
                                           ("tone_macro_f1", "themes_sample_f1", "themes_macro_f1", "train_seconds")}}

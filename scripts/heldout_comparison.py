@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vistance.config import load_config
-from vistance.dataset.build import load_dataset_dict, rows_from_dataset
+from vistance.dataset.build import dataset_schema, load_dataset_dict, rows_from_dataset
 from vistance.evaluation.generalisation import CROSS_CORPUS, paired_generalisation_test, score_split
 from vistance.evaluation.heldout import (apply_ensemble, choose_ensemble, fit_design, headline_of, heldout_design,
                                          validation_search)
@@ -70,6 +70,7 @@ def main(argv=None) -> int:
     cfg = load_config(a.params)
     seed = cfg.seed
     dd = load_dataset_dict(a.dataset)
+    schema = dataset_schema(a.dataset)
     d = heldout_design({s: rows_from_dataset(dd[s]) for s in dd}, a.outlets, seed, a.valid_fraction)
     print(f"fit {len(d.fit)} + validation {len(d.valid)} units; tests: "
           + ", ".join(f"{k} {len(v)}" for k, v in d.tests.items()), flush=True)
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
             model, spec = found.pop("model"), {**spec, **found["chosen"]}
             searches[name] = found
         else:
-            model = fit_design(kind, spec, d.fit, d.valid, seed)
+            model = fit_design(kind, spec, d.fit, d.valid, seed, schema=schema)
         fit_s = time.perf_counter() - t0
         models[name] = model
         results[name] = {"kind": kind, "fit_seconds": round(fit_s, 1), "params": spec, "splits": {},
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
         if a.seeds and sc is not None and sc.seeds:
             runs = []
             for s in sc.seeds:
-                m = model if s == seed else fit_design(kind, spec, d.fit, d.valid, s)
+                m = model if s == seed else fit_design(kind, spec, d.fit, d.valid, s, schema=schema)
                 runs.append({sp: headline_of(rows, m.predict_proba([r["text"] for r in rows]))
                              for sp, rows in d.tests.items()})
                 print(f"{name} seed {s}: " + "; ".join(f"{sp} {h['tone_macro_f1']:.3f}/{h['themes_sample_f1']:.3f}"
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
                 else:
                     keep = set(arts[: max(2, int(round(frac * len(arts))))])
                     sub = [r for r in d.fit if r["article_id"] in keep]
-                    m, n = fit_design(kind, spec, sub, d.valid, seed), len(sub)
+                    m, n = fit_design(kind, spec, sub, d.valid, seed, schema=schema), len(sub)
                 hs = {sp: headline_of(rows, m.predict_proba([r["text"] for r in rows])) for sp, rows in d.tests.items()}
                 pts.append({"fraction": frac, "train_units": n, **_gen(hs, d)})
                 print(f"curve {name} {frac}: {pts[-1]}", flush=True)
@@ -144,8 +145,8 @@ def main(argv=None) -> int:
     for name in results:
         if name == a.reference or a.reference not in preds:
             continue
-        paired[name] = {label: {m: paired_generalisation_test(preds[name], preds[a.reference], m, sp, n_boot=a.n_boot,
-                                                              seed=seed) for m in METRICS}
+        paired[name] = {label: {m: paired_generalisation_test(preds[name], preds[a.reference], m, sp, schema,
+                                                              n_boot=a.n_boot, seed=seed) for m in METRICS}
                         for label, sp in (("held-out outlets (mean)", d.outlet_splits),
                                           ("cross-corpus", [CROSS_CORPUS] if CROSS_CORPUS in d.tests else []))
                         if sp}

@@ -2,7 +2,8 @@
 
 - every vistance stage's ``src/vistance/*.py`` deps: what its command imports
   (:func:`vistance.cli.deps.stage_files`; model stages only the kinds of their foreach list);
-- the model outputs ``compare`` and ``cards`` read: one set per model of ``pipeline`` in params.yaml.
+- the model outputs ``compare`` and ``cards`` read: one set per model of ``pipeline`` in params.yaml;
+- the codebook file (``${labels.codebook}``) of every stage that reads the label schema.
 
 Hand-written deps (data files, ``src/vistance/data/*``, other stages' outputs) are kept.
 """
@@ -23,6 +24,9 @@ HEADER = """\
 # an archive in data/corpora/downloads/ or ../shared/upstream/, or the pinned GitHub archive); ingest depends
 # on those folders, so it reruns exactly when a corpus arrives or changes, and works without one.
 """
+
+
+CODEBOOK = "${labels.codebook}"   # the label schema: a stage that reads it reruns when the label set changes
 
 
 def model_output_deps(params: dict) -> dict[str, list[str]]:
@@ -51,8 +55,11 @@ def regenerate(dvc_yaml: Path, params_yaml: Path) -> str:
         if name not in STAGES:
             continue
         body = body.get("do", body)
-        kept = [x for x in body.get("deps", []) if not is_src(x) and not (name in outputs and is_model_output(x))]
-        body["deps"] = outputs.get(name, []) + kept + stage_files(name, params)
+        kept = [x for x in body.get("deps", []) if not is_src(x) and x != CODEBOOK
+                and not (name in outputs and is_model_output(x))]
+        files = stage_files(name, params)
+        codebook = [CODEBOOK] if "src/vistance/labels/schema.py" in files else []
+        body["deps"] = outputs.get(name, []) + kept + codebook + files
     return HEADER + yaml.safe_dump(d, sort_keys=False, width=200, allow_unicode=True)
 
 

@@ -4,8 +4,10 @@ import pytest
 
 from vistance.dataset.splits import CROSS_CORPUS_SPLIT, assign_splits
 from vistance.labels.active import STRATEGIES, make_sampler, uncertainty
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import default_schema
 from vistance.models.base import Scores
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 
 def _pool(n=60, seed=0):

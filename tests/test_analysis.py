@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from vistance.analysis.aggregate import (
-    ALL, ANY_POLICY, COLUMNS, ToneAggregator, aggregate_tone, bootstrap_band, cell_rng, cooperation_index, period_of,
+    ALL, ANY_POLICY, ToneAggregator, aggregate_tone, bootstrap_band, cell_rng, cooperation_index, period_of,
 )
-from vistance.analysis.parallel import chunked, parallel_map, segment_parallel
+from vistance.predict import chunked, parallel_map, segment_parallel
 from vistance.errors import VistanceError
 
 ROWS = [
@@ -27,6 +27,13 @@ ROWS = [
     {"article_id": "a3", "date": "2024-04-02", "themes": ["economy_trade"], "tone": "neutral", "counterparts": ["china", "us"]},
     {"article_id": "a3", "date": "2024-04-02", "themes": ["other"], "tone": "cooperative", "counterparts": []},
     {"article_id": "a4", "date": None, "themes": ["maritime"], "tone": "contentious", "counterparts": ["china"]},
+]
+
+
+# the table of the default codebook: its columns and their order are part of the published outputs
+COLUMNS = [
+    "counterpart", "period", "theme", "n_paragraphs", "n_articles", "n_cooperative", "n_contentious", "n_neutral",
+    "share_cooperative", "share_contentious", "share_neutral", "coop_index", "coop_index_low", "coop_index_high",
 ]
 
 

@@ -33,12 +33,13 @@ def test_every_vistance_stage_is_checked():
 
 def test_stages_that_build_no_model_import_no_model_code():
     params = _params()
-    for stage in ("fetch", "ingest", "ingest_unlabelled", "gold", "agreement", "dataset"):
+    for stage in ("fetch", "ingest", "gold", "agreement", "dataset"):
         deps = stage_files(stage, params)
         assert not [d for d in deps if d.startswith(("src/vistance/models", "src/vistance/evaluation",
                                                       "src/vistance/analysis"))], stage
     assert all(d.startswith(("src/vistance/labels/", "src/vistance/cli/")) or d in (
-        "src/vistance/__init__.py", "src/vistance/errors.py", "src/vistance/io.py") for d in stage_files("gold", params))
+        "src/vistance/__init__.py", "src/vistance/config.py", "src/vistance/errors.py", "src/vistance/io.py")
+        for d in stage_files("gold", params))   # config.py: the codebook it names (labels.codebook)
 
 
 def test_a_model_stage_depends_on_the_kinds_of_its_list_only():
@@ -60,16 +61,17 @@ def test_compare_and_cards_read_the_outputs_of_every_pipeline_model():
     assert "${labels.silver_dir}/stats.json" in st["cards"]["deps"]
 
 
-def test_ingest_stages_depend_on_the_fetched_folders_not_on_possibly_absent_files():
+def test_fetch_and_ingest_follow_the_corpora_list_and_depend_on_folders_that_always_exist():
     st = _stages()
-    assert "data/corpora/news-2024" in st["ingest"]["deps"]
-    assert "data/corpora/vietnews-fa" in st["ingest_unlabelled"]["deps"]
     fetch = st["fetch"]
-    assert fetch["foreach"] == ["news-2024", "vietnews-fa"]
+    assert fetch["foreach"] == "${corpora}"                      # one fetch@<name> per params entry
     (out, opts), = fetch["do"]["outs"][0].items()
-    assert out == "data/corpora/${item}" and opts == {"cache": False, "persist": True}
-    assert not any("${corpus.news2024}" in d or "${corpus.vietnews}" in d or "../" in d
-                   for s in st.values() for d in s.get("do", s).get("deps", []))
+    assert out == "data/corpora/${key}" and opts == {"cache": False, "persist": True}
+    assert "--source ${item.source}" in fetch["do"]["cmd"]
+    ingest = st["ingest"]
+    assert "data/corpora" in ingest["deps"] and ingest["params"] == ["corpora"]
+    assert ingest["cmd"].startswith("vistance corpus ingest")
+    assert not any("${corpus." in d or "../" in d for s in st.values() for d in s.get("do", s).get("deps", []))
 
 
 def test_a_manifest_changes_exactly_when_the_corpus_content_does(tmp_path):

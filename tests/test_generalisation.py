@@ -4,6 +4,7 @@ import pytest
 from vistance.evaluation.compare import selection_value
 from vistance.evaluation.generalisation import CROSS_CORPUS, generalisation_score, paired_generalisation_test
 from vistance.evaluation.heldout import SEEDS_SPLIT, heldout_design
+from vistance.labels.schema import default_schema
 
 
 def _rows():
@@ -37,7 +38,7 @@ def test_a_kind_without_validation_fits_on_the_validation_rows_too(monkeypatch):
     from vistance.evaluation import heldout
 
     seen = {}
-    monkeypatch.setattr(heldout, "fit_rows", lambda kind, spec, fit, valid, seed=None: seen.setdefault(kind, (len(fit), valid)))
+    monkeypatch.setattr(heldout, "fit_rows", lambda kind, spec, fit, valid, seed=None, schema=None: seen.setdefault(kind, (len(fit), valid)))
     fit, valid = [{"x": 1}] * 5, [{"x": 2}] * 2
     heldout.fit_design("tfidf", {}, fit, valid, 0)
     heldout.fit_design("transformer", {}, fit, valid, 0)
@@ -57,6 +58,9 @@ def test_the_score_averages_the_outlet_mean_with_the_cross_corpus_test():
     assert selection_value({}, "generalisation") == float("-inf")
 
 
+SCHEMA = default_schema()
+
+
 def _preds(split, n_articles, right):
     out = []
     for a in range(n_articles):
@@ -70,17 +74,17 @@ def _preds(split, n_articles, right):
 
 def test_a_paired_test_of_a_model_against_itself_finds_no_difference():
     a = _preds("s1", 20, lambda a, p: a % 3 != 0)
-    r = paired_generalisation_test(a, a, "tone_macro_f1", ["s1"], n_boot=200)
+    r = paired_generalisation_test(a, a, "tone_macro_f1", ["s1"], SCHEMA, n_boot=200, seed=0)
     assert r["difference"] == 0 and r["p_value"] == 1.0
 
 
 def test_a_paired_test_finds_a_clearly_better_model_and_averages_splits():
     better = _preds("s1", 20, lambda a, p: True) + _preds("s2", 20, lambda a, p: True)
     worse = _preds("s1", 20, lambda a, p: a % 2 == 0) + _preds("s2", 20, lambda a, p: a % 2 == 0)
-    r = paired_generalisation_test(better, worse, "tone_macro_f1", ["s1", "s2"], n_boot=200)
+    r = paired_generalisation_test(better, worse, "tone_macro_f1", ["s1", "s2"], SCHEMA, n_boot=200, seed=0)
     assert r["difference"] > 0.2 and r["p_value"] < 0.05 and r["splits"] == ["s1", "s2"]
 
 
 def test_a_paired_test_refuses_predictions_of_different_items():
     a = _preds("s1", 10, lambda a, p: True)
-    assert paired_generalisation_test(a, a[:-1], "tone_macro_f1", ["s1"]) is None
+    assert paired_generalisation_test(a, a[:-1], "tone_macro_f1", ["s1"], SCHEMA, n_boot=200, seed=0) is None

@@ -8,11 +8,14 @@ from vistance.errors import LabelError
 from vistance.labels.adjudication import build_gold
 from vistance.labels.agreement import cohen_kappa, krippendorff_alpha_nominal
 from vistance.labels.annotation_io import export_batch, judgements_to_import
-from vistance.labels.schema import THEMES, TONES, label_from_dict
+from vistance.labels.schema import default_schema, label_from_dict
+
 from vistance.labels.store import merge_labels, read_labels, write_labels
 from vistance.labels.validate import check_against_corpus
 
 from conftest import make_label
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 SHA = "0" * 40
 

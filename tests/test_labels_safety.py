@@ -387,4 +387,4 @@ def test_every_label_write_is_atomic_and_locked():
 
     assert "atomic_write(" in inspect.getsource(store.write_labels)
     src = inspect.getsource(store.merge_labels)
-    assert src.index("with file_lock(path)") < src.index("read_labels(path)") < src.index("write_labels(path")
+    assert src.index("with file_lock(path)") < src.index("read_labels(path") < src.index("write_labels(path")

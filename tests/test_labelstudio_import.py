@@ -20,8 +20,8 @@ import pytest
 from vistance.errors import InputError, LabelError
 from vistance.labels.agreement import agreement_report
 from vistance.labels.annotation_io import (
-    LABEL_STUDIO_CONFIG, agreement_by_suggestion, disagreements, export_batch, import_judgements,
-    judgements_to_import, read_users_file, suggestion_agreement_lines, user_names)
+    agreement_by_suggestion, disagreements, export_batch, import_judgements,
+    judgements_to_import, label_studio_config, read_users_file, suggestion_agreement_lines, user_names)
 from vistance.labels.schema import Label, label_from_dict
 from vistance.labels.store import read_labels
 
@@ -286,14 +286,16 @@ def test_predictions_in_label_studio_format_and_labels_record_the_suggestion(tmp
         {"from_name": "themes", "to_name": "text", "type": "choices", "value": {"choices": ["maritime", "defense_security"]},
          "score": 0.6},
         {"from_name": "tone", "to_name": "text", "type": "choices", "value": {"choices": ["contentious"]}, "score": 0.7}]}]
-    assert 'name="themes" toName="text"' in LABEL_STUDIO_CONFIG  # from_name/to_name match the config
+    assert 'name="themes" toName="text"' in label_studio_config()  # from_name/to_name match the config
     with pytest.raises(ValueError, match="--format labelstudio"):
         export_batch(paras, tmp_path / "b.jsonl", fmt="jsonl", predictions=FakeScores(2))
 
 
 def test_real_scores_objects_work_as_predictions(tmp_path):
     from vistance.models.base import Scores
-    from vistance.labels.schema import THEMES, TONES
+    from vistance.labels.schema import default_schema
+
+    THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
     paras = [SimpleNamespace(paragraph_id="s/p0", text_sha1="a" * 40, title="", source="", date=None, text="x")]
     themes = np.zeros((1, len(THEMES)))

@@ -2,8 +2,12 @@
 import numpy as np
 import pytest
 
-from vistance.evaluation.metrics import bootstrap_ci, paired_bootstrap, theme_metrics, tone_metrics
-from vistance.labels.schema import THEMES, TONES
+from vistance.evaluation.bootstrap import percentile_interval
+from vistance.evaluation.metrics import bootstrap_ci, paired_difference, theme_metrics, tone_metrics
+from vistance.labels.schema import default_schema
+
+SCHEMA = default_schema()
+THEMES, TONES = SCHEMA.theme_names, SCHEMA.tone_names
 
 
 def onehot(rows):
@@ -13,7 +17,7 @@ def onehot(rows):
 def test_theme_metrics_by_hand():
     Yt = onehot([["maritime"], ["maritime", "economy_trade"], ["other"]])
     Yp = onehot([["maritime"], ["maritime"], ["economy_trade"]])
-    m = theme_metrics(Yt, Yp)
+    m = theme_metrics(Yt, Yp, THEMES)
     # per sample F1: 1, 2*1/(2+1)=2/3, 0
     assert m["sample_f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
     # micro: tp=2, fp=1, fn=2 -> P=2/3, R=1/2
@@ -27,7 +31,7 @@ def test_tone_metrics_by_hand():
     c, k, n = (TONES.index(t) for t in ("cooperative", "contentious", "neutral"))
     yt = [c, c, k, n]
     yp = [c, k, k, n]
-    m = tone_metrics(yt, yp)
+    m = tone_metrics(yt, yp, TONES)
     assert m["accuracy"] == 0.75
     # cooperative P=1 R=.5 F=2/3; contentious P=.5 R=1 F=2/3; neutral F=1
     assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
@@ -58,7 +62,15 @@ def test_paired_bootstrap_detects_a_clearly_better_model_and_not_an_identical_on
     good = yt.copy()
     bad = rng.integers(0, 3, n)
     groups = [f"a{i // 5}" for i in range(n)]
-    res = paired_bootstrap("tone_macro_f1", (Y, yt), (Y, good), (Y, bad), groups, n_boot=500, seed=0)
+    res = paired_difference("tone_macro_f1", (Y, yt), (Y, good), (Y, bad), groups, SCHEMA, n_boot=500, seed=0)
     assert res["difference"] > 0.5 and res["p_value"] < 0.01 and res["low"] > 0
-    same = paired_bootstrap("tone_macro_f1", (Y, yt), (Y, bad), (Y, bad), groups, n_boot=200, seed=0)
+    same = paired_difference("tone_macro_f1", (Y, yt), (Y, bad), (Y, bad), groups, SCHEMA, n_boot=200, seed=0)
     assert same["difference"] == 0 and same["p_value"] == 1.0
+
+
+def test_one_percentile_interval_reads_every_bootstrap():
+    vals = np.arange(1001) / 1000
+    assert percentile_interval(vals) == pytest.approx((0.025, 0.975))
+    assert percentile_interval(vals, alpha=0.1) == pytest.approx((0.05, 0.95))
+    assert percentile_interval([np.nan, 0.5]) == (0.5, 0.5)
+    assert all(v != v for v in percentile_interval([np.nan]))

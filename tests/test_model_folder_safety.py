@@ -127,8 +127,10 @@ def test_a_symlink_leading_out_of_the_folder_is_refused(tfidf):
     (lambda f: edit_manifest(f, lambda m: m.update(kind="pickle")), "unknown model kind 'pickle'"),
     (lambda f: edit_manifest(f, lambda m: m["files"].update({"model.skops": 12345})), "model.skops (checksum differs)"),
     (lambda f: edit_manifest(f, lambda m: m["files"].update({"a\u0000b": "0" * 64})), "unreadable"),
-    (lambda f: edit_manifest(f, lambda m: m.update(themes=["maritime", "other"])), "label set differs"),
-    (lambda f: edit_manifest(f, lambda m: m.update(themes="maritime")), "label set differs"),
+    (lambda f: edit_manifest(f, lambda m: m.update(themes=["maritime", "other"])), "unreadable TF-IDF model"),
+    (lambda f: edit_manifest(f, lambda m: m.update(themes="maritime")), "'themes' must be a list of label names"),
+    (lambda f: edit_manifest(f, lambda m: m.update(label_rules=["other"])), "'label_rules' must be an object"),
+    (lambda f: edit_manifest(f, lambda m: m["label_rules"].update(catch_all="weather")), "label set is not valid"),
     (lambda f: edit_manifest(f, lambda m: m.update(versions=["1.0"])), "'versions' must be an object"),
     (lambda f: shutil.rmtree(f), "no such model folder"),
 ])

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import default_schema
 from vistance.labels.store import read_labels
 from vistance.models import load_model
 from vistance.models.base import Scores
@@ -14,6 +14,8 @@ from vistance.models.lexicon import LexiconModel
 from vistance.models.tfidf import TfidfModel
 
 from conftest import ROOT
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 
 @pytest.fixture(scope="module")

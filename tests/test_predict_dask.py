@@ -58,9 +58,12 @@ def test_analyze_with_dask_matches_local(tmp_path, folder, engine, seed_paragrap
 
     paras = tmp_path / "paragraphs.jsonl"
     write_paragraphs(seed_paragraphs, paras)
-    kw = dict(n_boot=20, batch_size=8, progress=False, plots=False)
-    analyse_corpus(folder, paras, tmp_path / "local", n_jobs=1, **kw)
-    rep = analyse_corpus(folder, paras, tmp_path / "dask", engine=engine, **kw)
+    from vistance.config import AnalysisConfig
+
+    settings = AnalysisConfig(n_boot=20, batch_size=8)
+    kw = dict(progress=False, plots=False)
+    analyse_corpus(folder, paras, tmp_path / "local", settings.model_copy(update={"n_jobs": 1}), **kw)
+    rep = analyse_corpus(folder, paras, tmp_path / "dask", settings, engine=engine, **kw)
     for name in ("predictions.jsonl", "tone_by_counterpart_period_theme.csv", "summary.json"):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
     assert rep.jobs == 2

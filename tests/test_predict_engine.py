@@ -8,11 +8,13 @@ import os
 import numpy as np
 import pytest
 
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import default_schema
 from vistance.models.base import ModelBase, Scores
 from vistance.models.lexicon import LexiconModel
 from vistance.predict import (chunked, parallel_map, predict_articles, predict_batches, predict_file, resolve_jobs,
                               workers_for)
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 TWO = pytest.mark.skipif(resolve_jobs(2) < 2, reason="needs fork and two cores")
 

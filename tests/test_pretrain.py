@@ -11,7 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest  # noqa: E402
 
 from vistance.models.folder import read_manifest, sha256_file  # noqa: E402
-from vistance.models.phobert_checkpoint import learn_bpe, write_phobert_tokenizer_files  # noqa: E402
+from vistance.checkpoints.phobert import learn_bpe, write_phobert_tokenizer_files  # noqa: E402
 from vistance.text.segment import get_segmenter  # noqa: E402
 
 try:  # tests/ is on sys.path (rootdir import) or a package; fixtures must be names in this module
@@ -111,7 +111,7 @@ def test_tiny_tokenizer_round_trips_segmented_text(tiny_checkpoint, seed_texts):
 
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory, seed_texts):
-    from vistance.models.pretrain import pretrain_mlm
+    from vistance.checkpoints.pretrain import pretrain_mlm
 
     out = tmp_path_factory.mktemp("mlm")
     stats = pretrain_mlm(seed_texts, out, init=None, max_steps=8, batch_size=8, seed=0, **TINY)
@@ -132,7 +132,7 @@ def test_pretraining_runs_the_step_budget_and_records_stats(pretrained):
 
 
 def test_pretraining_is_deterministic_for_a_seed(pretrained, tmp_path, seed_texts):
-    from vistance.models.pretrain import pretrain_mlm
+    from vistance.checkpoints.pretrain import pretrain_mlm
 
     out, stats = pretrained
     again = pretrain_mlm(seed_texts, tmp_path / "again", max_steps=8, batch_size=8, seed=0, **TINY)
@@ -141,14 +141,14 @@ def test_pretraining_is_deterministic_for_a_seed(pretrained, tmp_path, seed_text
 
 
 def test_time_budget_stops_training_early(tmp_path, seed_texts):
-    from vistance.models.pretrain import pretrain_mlm
+    from vistance.checkpoints.pretrain import pretrain_mlm
 
     stats = pretrain_mlm(seed_texts[:10], tmp_path / "timed", max_steps=100_000, max_seconds=0.3, batch_size=4, **TINY)
     assert stats["stopped_by"] == "max_seconds" and 0 < stats["steps"] < 100_000
 
 
 def test_pretraining_can_continue_from_a_checkpoint(pretrained, tmp_path, seed_texts):
-    from vistance.models.pretrain import pretrain_mlm
+    from vistance.checkpoints.pretrain import pretrain_mlm
 
     out, _ = pretrained
     stats = pretrain_mlm(seed_texts, tmp_path / "dapt", init=out, max_steps=3, batch_size=8, max_length=MAX_LENGTH)

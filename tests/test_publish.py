@@ -53,15 +53,17 @@ def pipeline(tmp_path_factory):
                   split={"train": 0.6, "validation": 0.2, "test": 0.2}, seed=1)
     exp = root / "experiments"
     LexiconModel().fit([], [], []).save(exp / "models" / "lexicon")
-    params = {"seed": 0, "evaluate": {"n_boot": 20, "cv_folds": 3, "generalisation": False},
-              "models": {"lexicon": {"kind": "lexicon"}}}
-    evaluate_model("lexicon", params, root / "dataset", exp / "models" / "lexicon", exp)
+    from vistance.config import EvaluateConfig
+
+    specs = {"lexicon": ("lexicon", {})}
+    evaluate_model("lexicon", "lexicon", {}, root / "dataset", exp / "models" / "lexicon", exp,
+                   settings=EvaluateConfig(n_boot=20, cv_folds=3, generalisation=False, min_paragraphs=0), seed=0)
     shutil.copytree(exp / "models" / "lexicon", exp / "models" / "best")
     (exp / "models" / "best" / "BEST.json").write_text(json.dumps({"model": "lexicon", "selected_by": "tone_macro_f1",
                                                                     "value": 0.5}))
     from vistance.publish import publish
 
-    report = publish(params=params, experiments=exp, dataset_dir=root / "dataset", gold=root / "gold.jsonl",
+    report = publish(specs=specs, experiments=exp, dataset_dir=root / "dataset", gold=root / "gold.jsonl",
                      dataset_stats=root / "stats.json", adjudication=None, second_pass=None)
     return root, report
 
@@ -157,7 +159,10 @@ def test_card_limitations_come_from_the_data_that_ran():
     assert "few thousand" not in training_data_sentence(None)
     per = {t: {"support": 25} for t in ("maritime", "economy_trade")}
     per["infrastructure"] = {"support": 3}
-    assert "`infrastructure` 3" in rare_themes_sentence(per) and "maritime" not in rare_themes_sentence(per)
+    from vistance.labels.schema import default_schema
+
+    rare = rare_themes_sentence(per, default_schema())
+    assert "`infrastructure` 3" in rare and "maritime" not in rare
 
 
 def test_publish_writes_again_into_its_own_folder_and_never_into_a_foreign_one(pipeline, tmp_path):
@@ -167,9 +172,7 @@ def test_publish_writes_again_into_its_own_folder_and_never_into_a_foreign_one(p
 
     root, report = pipeline
     exp = root / "experiments"
-    params = {"seed": 0, "evaluate": {"n_boot": 20, "cv_folds": 3, "generalisation": False},
-              "models": {"lexicon": {"kind": "lexicon"}}}
-    kwargs = dict(params=params, experiments=exp, dataset_dir=root / "dataset", gold=root / "gold.jsonl",
+    kwargs = dict(specs={"lexicon": ("lexicon", {})}, experiments=exp, dataset_dir=root / "dataset", gold=root / "gold.jsonl",
                   dataset_stats=root / "stats.json", adjudication=None, second_pass=None)
     out = exp / "publish"
     marker = json.loads((out / MARKER).read_text())

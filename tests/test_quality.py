@@ -10,7 +10,10 @@ import pytest
 from vistance.errors import LabelError
 from vistance.labels.adjudication import apply_corrections, read_corrections
 from vistance.evaluation.label_quality import confident_issues, find_label_issues, review_labels
-from vistance.labels.schema import THEMES, TONES, Label
+from vistance.labels.schema import Label, default_schema
+
+SCHEMA = default_schema()
+THEMES, TONES = SCHEMA.theme_names, SCHEMA.tone_names
 from vistance.text.normalize import text_sha1
 
 TONE_WORDS = {
@@ -64,7 +67,7 @@ def plant_flips(rows, n_tone=12, n_theme=8, seed=1):
 def flipped():
     rows = synthetic_rows()
     planted = plant_flips(rows)
-    issues = find_label_issues(rows, k=5, seed=13, segmenter="syllable")
+    issues = find_label_issues(rows, k=5, seed=13, segmenter="syllable", schema=SCHEMA)
     return rows, planted, issues
 
 
@@ -115,7 +118,7 @@ def test_confident_learning_rule_on_hand_made_probabilities():
     given_th = np.zeros((6, len(THEMES)), dtype=int)
     given_th[:, THEMES.index("political_relations")] = 1
     themes[:, THEMES.index("political_relations")] = .9
-    out = confident_issues(given, tone, given_th, themes)
+    out = confident_issues(given, tone, given_th, themes, SCHEMA)
     assert [(d["i"], d["flag"], d["suggested"]) for d in out] == [(2, "tone", "contentious")]
 
 
@@ -131,7 +134,7 @@ def test_review_writes_top_flags_as_jsonl(tmp_path):
             fl.write(json.dumps({"paragraph_id": r["id"], "text_sha1": r["text_sha1"], "themes": r["themes"],
                                  "tone": r["tone"], "annotator": "ann-A"}) + "\n")
     out = tmp_path / "issues.jsonl"
-    report = review_labels(paras, labels, out, top=5, segmenter="syllable")
+    report = review_labels(paras, labels, out, top=5, segmenter="syllable", schema=SCHEMA)
     assert report.written == min(5, len(report.issues)) and report.gold_rows == len(rows)
     assert "label issues:" in report.summary()
     lines = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]

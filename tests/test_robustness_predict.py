@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import default_schema
 from vistance.predict import MAX_TEXT_CHARS, PredictReport, iter_requests
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 ROOT = Path(__file__).resolve().parents[1]
 

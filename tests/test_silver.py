@@ -10,9 +10,12 @@ import pytest
 
 from vistance.errors import VistanceError
 from vistance.labels import silver as S
-from vistance.labels.schema import OTHER, THEMES, TONES
+from vistance.labels.schema import default_schema
 from vistance.labels.store import read_labels
 from vistance.text.normalize import text_sha1
+
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
+OTHER = default_schema().catch_all
 
 SENTENCES = [
     "Tàu hải cảnh Trung Quốc hoạt động trái phép ở Biển Đông.",

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from vistance.errors import ModelError, VistanceError  # noqa: E402
-from vistance.labels.schema import THEMES, TONES  # noqa: E402
+from vistance.labels.schema import default_schema  # noqa: E402
 from vistance.models.transformer import (  # noqa: E402
     THRESHOLD_GRID, TransformerModel, pool_windows, theme_pos_weights, tone_class_weights, window_spans,
 )
@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover
         MAX_LENGTH, long_paragraph, seed_texts, single_torch_thread, synthetic_labels, tiny_checkpoint)
 
 STRIDE = 16
+THEMES, TONES = default_schema().theme_names, default_schema().tone_names
 
 
 def tiny_model(checkpoint, **kw) -> TransformerModel:
@@ -75,7 +76,7 @@ def test_long_paragraph_becomes_several_windows_without_losing_text(tiny_checkpo
 def test_class_weights():
     Y = np.array([[1, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
     assert theme_pos_weights(Y).tolist() == [1 / 3, 1.0, 1.0]  # 1 neg / 3 pos; 2/2; absent -> 1
-    assert np.allclose(tone_class_weights(np.array([0, 0, 0, 1])), [4 / 9, 4 / 3, 1.0])
+    assert np.allclose(tone_class_weights(np.array([0, 0, 0, 1]), 3), [4 / 9, 4 / 3, 1.0])
 
 
 def test_window_pooling_is_max_for_themes_and_mean_for_tone():
@@ -117,6 +118,26 @@ def test_prediction_is_batched_and_deterministic(trained, seed_texts):
     assert len(trained.predict_proba([])) == 0
     empty = trained.predict_proba(["", "   "])  # nothing to read is still a (neutral-ish) prediction
     assert empty.themes.shape == (2, len(THEMES)) and np.allclose(empty.tone.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("heads", ["shared_encoder", "two_models"])
+def test_the_heads_are_sized_by_the_schema_given_to_fit(heads, tiny_checkpoint, seed_texts, tmp_path):
+    """Another codebook (two themes, two tones, no catch-all): the heads, thresholds and saved
+    folder follow it, and loading reads it back."""
+    from vistance.labels.schema import LabelSchema
+
+    schema = LabelSchema.from_dict({"themes": ["near", "far"], "tones": ["calm", "tense"]})
+    texts = seed_texts[:12]
+    themes = [["near"] if i % 2 else ["near", "far"] for i in range(len(texts))]
+    tones = [schema.tone_names[i % 2] for i in range(len(texts))]
+    model = tiny_model(tiny_checkpoint, heads=heads, epochs=1).fit(texts, themes, tones, schema=schema)
+    sc = model.predict_proba(texts[:3])
+    assert sc.themes.shape == (3, 2) and sc.tone.shape == (3, 2) and model.thresholds_.shape == (2,)
+    assert set(sc.tone_labels()) <= {"calm", "tense"}
+    model.save(tmp_path / "m")
+    back = TransformerModel.load(tmp_path / "m")
+    assert back.schema.digest() == schema.digest()
+    assert np.allclose(back.predict_proba(texts[:3]).themes, sc.themes, atol=1e-5)
 
 
 def test_validation_drives_thresholds_and_training_stats(trained):

@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from vistance.labels.schema import TONES  # noqa: E402
+from vistance.labels.schema import default_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_DIR = ROOT / "data" / "raw"
@@ -37,7 +37,8 @@ def synthetic_labels(texts):
     for t in texts:
         found = sorted({theme for kw, theme in _KEYWORDS if kw.lower() in t.lower()})
         themes.append(found or ["political_relations"])
-    tones = [TONES[i % len(TONES)] for i in range(len(texts))]
+    names = default_schema().tone_names
+    tones = [names[i % len(names)] for i in range(len(texts))]
     return themes, tones
 
 
@@ -66,7 +67,7 @@ def seed_texts() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, seed_texts) -> Path:
     """A tiny randomly initialised PhoBERT-shaped checkpoint folder (pyvi segmentation)."""
-    from vistance.models.phobert_checkpoint import build_tiny_checkpoint
+    from vistance.checkpoints.phobert import build_tiny_checkpoint
 
     return build_tiny_checkpoint(seed_texts, tmp_path_factory.mktemp("tiny-phobert"), segmenter="pyvi", seed=0, **TINY)
 

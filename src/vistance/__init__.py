@@ -6,7 +6,8 @@ The notebook API (imported lazily, so ``import vistance`` stays cheap and has no
 
 Config: ``load_config`` (typed), ``load_params`` (dict). Data: ``ingest_paths``, ``read_paragraphs``,
 ``write_paragraphs``, ``read_labels``, ``join_labels``, ``build_dataset``, ``load_dataset``,
-``rows_from_dataset``, ``THEMES``, ``TONES``, ``read_jsonl``, ``write_jsonl``. Models: ``load_model``,
+``rows_from_dataset``, ``read_jsonl``, ``write_jsonl``. Labels: ``LabelSchema``, ``load_schema`` (a
+codebook file), ``default_schema`` (the packaged codebook). Models: ``load_model``,
 ``build_model``, ``fit_model``, ``predict``. Analysis: ``run_analysis``, ``analyse_corpus``,
 ``gazetteer``, ``plot_coop_index``, ``plot_comparison``; label review: ``review_labels``. Corrected shares
 (prediction-powered, from a design-based gold sample): ``estimate_shares``, ``estimate_corpus``, ``read_design``.
@@ -16,8 +17,9 @@ __version__ = "0.1.0"
 
 _API = {   # name -> (module, attribute)
     "load_params": ("vistance.config", "load_params"),
-    "THEMES": ("vistance.labels.schema", "THEMES"),
-    "TONES": ("vistance.labels.schema", "TONES"),
+    "LabelSchema": ("vistance.labels.schema", "LabelSchema"),
+    "load_schema": ("vistance.labels.schema", "load_schema"),
+    "default_schema": ("vistance.labels.schema", "default_schema"),
     "ingest_paths": ("vistance.corpus", "ingest_paths"),
     "write_paragraphs": ("vistance.corpus", "write_paragraphs"),
     "join_labels": ("vistance.dataset.build", "join_labels"),

@@ -33,16 +33,92 @@ class Section(BaseModel):
 
 
 class CorpusConfig(Section):
-    seeds: str = "data/raw"
+    """``corpus``: what ``vistance corpus fetch`` may use for every upstream corpus (the corpora: ``corpora``)."""
+
     reference: Optional[str] = "../shared/corpus"   # <reference>/<name>/articles.jsonl: a verified copy fetch may use
     download: bool = True                            # fetch may download the pinned archive from GitHub
-    news2024: Optional[str] = "data/corpora/news-2024/articles.jsonl"   # written by `vistance corpus fetch news-2024`
-    vietnews: Optional[str] = "data/corpora/vietnews-fa/articles.jsonl"
-    vietnews_sentence_window: int = Field(3, ge=1)   # the gold unit of vietnews-fa: windows of 3 sentences
+
+
+CorpusRole = Literal["training", "cross_corpus_test", "cross_era_test", "analysis"]
+
+
+class CorpusEntry(Section):
+    """One entry of ``corpora`` (a mapping ``name: entry``, in order; the name names dvc.yaml's stages
+    ``fetch@<name>``): a collection of articles, where it comes from, its unit and its roles.
+
+    ``source``: ``upstream`` (the pinned archive named by ``src/vistance/data/corpus_manifests/<name>.json``,
+    fetched and verified into ``data/corpora/<name>/articles.jsonl``) or a local folder / file (``.txt``
+    seed-format articles, ``.jsonl`` articles; :mod:`vistance.corpus.readers`). ``unit``: ``paragraph``, or
+    ``sentence_window`` (``window`` consecutive sentences; for articles given as ``sentences``). ``roles``:
+    ``training`` (split into train/validation/test), ``cross_corpus_test`` (whole articles held out as the
+    dataset split ``test_<key>``; the rest join train/validation; a collection the one-fit generalisation
+    design never trains on), ``cross_era_test`` (held out whole by that design), ``analysis``. Entries
+    with the same ``output`` are ingested together, in file-path order, de-duplicated across them.
+    :mod:`vistance.corpus.registry` answers the questions asked of this list.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")   # the key of its ``corpora`` entry
+    source: str                                   # "upstream", or a local folder / file
+    unit: Literal["paragraph", "sentence_window"] = "paragraph"
+    window: int = Field(1, ge=1)                  # sentences per unit (unit: sentence_window)
+    roles: list[CorpusRole] = Field(default_factory=lambda: ["training"])
+    output: str = "data/processed/paragraphs.jsonl"   # the paragraphs file ingest writes it into
+    report: Optional[str] = None                  # its ingest report; None: ingest_report.json beside ``output``
+    key: Optional[str] = None                     # its name in split names; None: ``name`` without - . _
+    title: Optional[str] = None                   # a noun phrase naming it in cards; None: `name`
+    card: Optional[str] = None                    # its dataset-card line: {facts} {articles} {source} {window}
+
+    @model_validator(mode="after")
+    def _unit(self):
+        if self.unit == "paragraph" and self.window != 1:
+            raise ValueError(f"corpus {self.name!r}: window applies to unit sentence_window only")
+        return self
+
+
+DEFAULT_CORPORA_FILE = "corpora.yaml"   # vistance/data/: the default ``corpora`` (the committed params.yaml's)
+
+
+def _default_corpora() -> list[CorpusEntry]:
+    """The packaged default ``corpora`` (read here: loading a config imports no corpus code)."""
+    from importlib import resources
+
+    from vistance.io import safe_load_yaml
+
+    f = resources.files("vistance").joinpath("data", DEFAULT_CORPORA_FILE)
+    raw = safe_load_yaml(f.read_bytes(), f"vistance/data/{DEFAULT_CORPORA_FILE}")
+    return [CorpusEntry.model_validate(e) for e in _corpora_entries(raw)]
+
+
+def _corpora_entries(v):
+    """``corpora`` as written (``{name: entry}``, or a list of entries with ``name``) -> a list of entries."""
+    if isinstance(v, dict):
+        out = []
+        for name, entry in v.items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"corpus {name!r}: expected a mapping (source, unit, roles, ...)")
+            if entry.get("name", name) != name:
+                raise ValueError(f"corpus {name!r}: its entry says name {entry['name']!r}")
+            out.append({**entry, "name": name})
+        return out
+    return v
+
+
+def _distinct_corpora(v: list[CorpusEntry]) -> list[CorpusEntry]:
+    names = [e.name for e in v]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"corpus name(s) {', '.join(dup)} appear more than once")
+    keys = [e.key or "".join(c for c in e.name if c.isalnum()) for e in v]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise ValueError(f"corpus key(s) {', '.join(dup)} appear more than once (set `key`)")
+    return v
 
 
 class LabelsConfig(Section):
     codebook: Optional[str] = None          # the codebook file (label schema); None: the packaged default
+    guide: str = "labels/CODEBOOK.md"       # the codebook's prose (rules, examples, edge cases): cited by the cards
+    process: str = "labels/PROCESS.md"      # how the gold labels were made (the dataset card's "Annotation process")
     gold: str = "labels/gold.jsonl"
     first_pass: str = "labels/first_pass.jsonl"
     second_pass: str = "labels/second_pass.jsonl"
@@ -52,7 +128,7 @@ class LabelsConfig(Section):
 
 class DatasetConfig(Section):
     seed: int = 13
-    crosscorpus_test: Optional[str] = None   # JSON with "articles": held out as the test_vietnews split
+    crosscorpus_test: Optional[str] = None   # JSON with "articles": the cross-corpus test corpus's held-out articles (split test_<key>)
     split: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "validation": 0.15, "test": 0.15})
 
     @field_validator("split")
@@ -149,6 +225,7 @@ class EvaluateConfig(Section):
     learning_curve: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])
     generalisation: bool = True
     min_paragraphs: int = Field(300, ge=0)   # fewer labelled paragraphs: no refitting analyses (metrics say "skipped")
+    min_test_units: int = Field(20, ge=1)    # a held-out test (outlet, era) with fewer units is not scored (too noisy)
 
 
 class CompareConfig(Section):
@@ -163,6 +240,7 @@ class AnalysisConfig(Section):
     n_boot: int = Field(500, ge=0)
     batch_size: int = Field(512, gt=0)
     n_jobs: Optional[int] = None              # None: every core for large inputs
+    gazetteer: Optional[str] = None           # a counterparts JSON file (vistance/data/counterparts.json's form); None: that one
     counterparts: Optional[list[str]] = None  # None: the gazetteer's `main`
     corpora: Optional[list[str]] = None       # None: every corpus
 
@@ -206,6 +284,7 @@ class EstimateConfig(Section):
 class Config(Section):
     seed: int = 13
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    corpora: list[CorpusEntry] = Field(default_factory=_default_corpora)   # vistance.corpus.registry
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
@@ -223,6 +302,16 @@ class Config(Section):
     @property
     def source(self) -> str:
         return self._source
+
+    @field_validator("corpora", mode="before")
+    @classmethod
+    def _corpora_mapping(cls, v):
+        return _corpora_entries(v)
+
+    @field_validator("corpora")
+    @classmethod
+    def _corpora(cls, v):
+        return _distinct_corpora(v)
 
     @model_validator(mode="after")
     def _known_names(self):
@@ -303,126 +392,8 @@ def validate_params(raw: dict, path="params.yaml") -> Config:
     return cfg
 
 
-#: bounds of a params file: its size, its nesting, and its values once aliases are expanded
-MAX_YAML_BYTES = 1024 * 1024
-MAX_YAML_DEPTH = 40
-MAX_YAML_VALUES = 100_000
-
-
-class _Refused(Exception):
-    """A params file refused while composing (too deep, too many values, a duplicate key)."""
-
-    def __init__(self, message: str, mark=None):
-        super().__init__(message)
-        self.mark = mark
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate keys and nesting deeper than :data:`MAX_YAML_DEPTH`."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            first: dict = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    hash(key)
-                except TypeError:
-                    continue  # the base class names an unhashable key
-                if key in first:
-                    raise _Refused(f"duplicate key {key!r} (first on line {first[key] + 1}); "
-                                   "YAML would silently keep the last one", key_node.start_mark)
-                first[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
-
-
-def _count_values(root) -> None:
-    """Refuse a node graph that holds more than :data:`MAX_YAML_VALUES` values once every alias is
-    expanded (a "billion laughs" file is small as YAML and huge as data), or a recursive alias."""
-    sizes: dict[int, int] = {}
-    busy: set[int] = set()
-
-    def size(node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in busy:
-            raise _Refused("an alias refers to a node that contains it (a recursive structure)", node.start_mark)
-        busy.add(key)
-        n = 1
-        if isinstance(node, yaml.SequenceNode):
-            n += sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            n += sum(size(k) + size(v) for k, v in node.value)
-        busy.discard(key)
-        if n > MAX_YAML_VALUES:
-            raise _Refused(f"more than {MAX_YAML_VALUES} values once its aliases are expanded "
-                           "(an alias bomb?)", node.start_mark)
-        sizes[key] = n
-        return n
-
-    size(root)
-
-
-def _decode(raw: bytes, path) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{path}: broken UTF-16 text ({e.reason})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        at = e.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
-        line = raw.count(b"\n", 0, at) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (invalid byte 0x{raw[at]:02x} at offset {at}); "
-                          "re-save the file as UTF-8") from None
-
-
-def safe_load_yaml(raw: bytes, path="params.yaml"):
-    """Parse a YAML document safely and within bounds; every problem is a one-line :class:`ConfigError`.
-
-    Plain ``yaml.safe_load`` plus: UTF-8 (or BOM-marked UTF-16) only, at most :data:`MAX_YAML_BYTES`,
-    no duplicate keys (YAML keeps the last one silently), nesting at most :data:`MAX_YAML_DEPTH`,
-    at most :data:`MAX_YAML_VALUES` values with aliases expanded (anchors and aliases stay usable).
-    """
-    if len(raw) > MAX_YAML_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_YAML_BYTES} bytes; not a params file")
-    text = _decode(raw, path)
-    loader = None
-    try:
-        loader = _StrictLoader(text)
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _count_values(node)
-        return loader.construct_document(node)
-    except _Refused as e:
-        where = f"{path}:{e.mark.line + 1}" if e.mark is not None else str(path)
-        raise ConfigError(f"{where}: {e}") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        why = " ".join(str(getattr(e, "problem", None) or e).split())  # one line
-        raise ConfigError(f"{where}: not valid YAML ({why})") from None
-    except (ValueError, OverflowError, RecursionError) as e:  # e.g. a 5,000-digit integer, 2024-13-45
-        raise ConfigError(f"{path}: not valid YAML ({str(e).split(':')[0][:200]})") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+# the bounded, strict YAML reader lives with the other readers (a codebook file uses it too)
+from vistance.io import MAX_YAML_BYTES, MAX_YAML_DEPTH, MAX_YAML_VALUES, safe_load_yaml  # noqa: E402,F401
 
 
 def load_config(path="params.yaml") -> Config:

@@ -18,7 +18,9 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from vistance.errors import InputError, detached
+import yaml
+
+from vistance.errors import ConfigError, InputError, detached
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # a \uD800-\uDFFF escape: json.loads accepts it, but a lone one is not encodable text
@@ -373,3 +375,125 @@ def read_json(path, missing_ok: bool = False, default=None, limit: int = MAX_JSO
     except UnicodeDecodeError:
         raise InputError(p, "not UTF-8 text") from None
     return parse_json_line(text, p)
+
+
+#: bounds of a params file: its size, its nesting, and its values once aliases are expanded
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 40
+MAX_YAML_VALUES = 100_000
+
+
+class _Refused(Exception):
+    """A params file refused while composing (too deep, too many values, a duplicate key)."""
+
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.mark = mark
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys and nesting deeper than :data:`MAX_YAML_DEPTH`."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # the base class names an unhashable key
+                if key in first:
+                    raise _Refused(f"duplicate key {key!r} (first on line {first[key] + 1}); "
+                                   "YAML would silently keep the last one", key_node.start_mark)
+                first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def _count_values(root) -> None:
+    """Refuse a node graph that holds more than :data:`MAX_YAML_VALUES` values once every alias is
+    expanded (a "billion laughs" file is small as YAML and huge as data), or a recursive alias."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise _Refused("an alias refers to a node that contains it (a recursive structure)", node.start_mark)
+        busy.add(key)
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        busy.discard(key)
+        if n > MAX_YAML_VALUES:
+            raise _Refused(f"more than {MAX_YAML_VALUES} values once its aliases are expanded "
+                           "(an alias bomb?)", node.start_mark)
+        sizes[key] = n
+        return n
+
+    size(root)
+
+
+def _decode(raw: bytes, path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: broken UTF-16 text ({e.reason})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        at = e.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw.count(b"\n", 0, at) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (invalid byte 0x{raw[at]:02x} at offset {at}); "
+                          "re-save the file as UTF-8") from None
+
+
+def safe_load_yaml(raw: bytes, path="params.yaml"):
+    """Parse a YAML document safely and within bounds; every problem is a one-line :class:`ConfigError`.
+
+    Plain ``yaml.safe_load`` plus: UTF-8 (or BOM-marked UTF-16) only, at most :data:`MAX_YAML_BYTES`,
+    no duplicate keys (YAML keeps the last one silently), nesting at most :data:`MAX_YAML_DEPTH`,
+    at most :data:`MAX_YAML_VALUES` values with aliases expanded (anchors and aliases stay usable).
+    """
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_YAML_BYTES} bytes; not a params file")
+    text = _decode(raw, path)
+    loader = None
+    try:
+        loader = _StrictLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_values(node)
+        return loader.construct_document(node)
+    except _Refused as e:
+        where = f"{path}:{e.mark.line + 1}" if e.mark is not None else str(path)
+        raise ConfigError(f"{where}: {e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        why = " ".join(str(getattr(e, "problem", None) or e).split())  # one line
+        raise ConfigError(f"{where}: not valid YAML ({why})") from None
+    except (ValueError, OverflowError, RecursionError) as e:  # e.g. a 5,000-digit integer, 2024-13-45
+        raise ConfigError(f"{path}: not valid YAML ({str(e).split(':')[0][:200]})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()

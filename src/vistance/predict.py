@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from vistance.errors import InputError, Rejections
 from vistance.io import atomic_write, iter_lines, parse_json_line
+from vistance.labels.schema import LabelSchema, default_schema
 from vistance.text.normalize import normalize
 
 MAX_TEXT_CHARS = 1_000_000
@@ -199,6 +200,13 @@ def predict_batches(model, batches: Iterable[list], work: Callable[[Any, list], 
     if info is not None:
         info["jobs"] = n
     yield from parallel_map(work, batches, context=context, jobs=n)
+
+
+def model_schema(model) -> LabelSchema:
+    """The :class:`~vistance.labels.schema.LabelSchema` ``model`` predicts (``model.schema``, learned at
+    fit or read from its folder); the packaged default codebook for a model that carries none."""
+    schema = getattr(model, "schema", None)
+    return schema if isinstance(schema, LabelSchema) else default_schema()
 
 
 def score_batch(model, batch: Sequence[tuple[str, str]], explain: bool = False) -> list[dict]:

@@ -23,18 +23,23 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from vistance.errors import UsageError, VistanceError
 from vistance.io import read_json, read_jsonl
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema
 
 DATASET_ID = "vistance/vistance-gold"  # the Hub id the cards refer to; pass another with ``dataset_id``
 COLUMNS = ["id", "article_id", "corpus", "source", "date", "text_sha1", "themes", "tone", "annotator",
            "annotated_at", "adjudicated", "double_coded", "codebook"]
-UPSTREAM_SOURCES = {
-    "news-2024": "https://github.com/nguyenvulebinh/trends",
-    "vietnews-fa": "https://github.com/ThanhChinhBK/vietnews",
-}
+
+
+def __getattr__(attr):
+    if attr == "UPSTREAM_SOURCES":   # {name: repository URL} of the default upstream corpora (their manifests)
+        from vistance.corpus.registry import upstream_sources
+
+        return upstream_sources()
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 @dataclass
@@ -204,10 +209,30 @@ def dataset_rows(dataset_dir, gold, adjudication=None, second_pass=None) -> dict
     return out
 
 
-def render_dataset_readme(splits: dict[str, list[dict]], *, gold_total: int, pretty_name: str,
+def ingest_commands(corpora=None) -> list[str]:
+    """The ``vistance ingest`` command of each output of ``corpora`` (None: the defaults), as a user runs it."""
+    from vistance.corpus import registry
+
+    out = []
+    for output, entries in registry.outputs(corpora).items():
+        local = [str(registry.articles_path(e)) for e in entries if not registry.is_upstream(e)]
+        fetched = [str(registry.articles_path(e)) for e in entries if registry.is_upstream(e)]
+        cmd = " ".join(["vistance ingest", *local, *(["--optional", *fetched] if fetched else [])])
+        if len(entries) == 1:
+            window = registry.sentence_window(entries[0])
+            cmd += f" --corpus {entries[0].name}" + (f" --sentence-window {window}" if window > 1 else "")
+        out.append(f"{cmd} -o {Path(output).name}")
+    return out
+
+
+def render_dataset_readme(splits: dict[str, list[dict]], *, schema: LabelSchema, gold_total: int, pretty_name: str,
                           annotations_creators: str = "machine-generated") -> str:
-    """The dataset card: Hub YAML metadata from the data, then how to attach the text."""
+    """The dataset card: Hub YAML metadata from the data, then how to attach the text (``schema``: the
+    dataset's codebook)."""
+    themes, tones = schema.theme_names, schema.tone_names
     import yaml
+
+    from vistance.corpus.registry import cross_corpus_tests, names, outputs, test_split, upstream_sources
 
     n = sum(len(v) for v in splits.values())
     corpora = Counter(r["corpus"] for rows in splits.values() for r in rows)
@@ -224,39 +249,39 @@ def render_dataset_readme(splits: dict[str, list[dict]], *, gold_total: int, pre
     tone_counts = Counter(r["tone"] for rows in splits.values() for r in rows)
     L = [f"# {pretty_name}", "",
          f"{n} paragraphs of Vietnamese political and diplomatic news with gold labels: policy **themes** "
-         f"(multi-label: {', '.join(f'`{t}`' for t in THEMES)}) and **tone** toward the other party "
-         f"({', '.join(f'`{t}`' for t in TONES)}; friction wins), judged against the vistance codebook.", "",
+         f"(multi-label: {', '.join(f'`{t}`' for t in themes)}) and **tone** toward the other party "
+         f"({', '.join(f'`{t}`' for t in tones)}{'; friction wins' if schema.precedence else ''}), judged against "
+         "the vistance codebook.", "",
          "**The paragraph text is not included**: the source corpora state no licence. Each row carries the "
          "paragraph id and `text_sha1`, the SHA-1 of the normalised text that was judged; attach the text "
          "yourself (below) and the hash proves it is the same text.", "",
          "## Splits", "", "| split | paragraphs | articles |", "|---|---|---|"]
     for s, rows in splits.items():
         L.append(f"| {s} | {len(rows)} | {len({r['article_id'] for r in rows})} |")
-    L += ["", "Article-grouped (no article in two splits), seeded; `test_vietnews`, when present, holds whole "
-          "vietnews-fa articles out as a cross-corpus test."]
+    L += ["", "Article-grouped (no article in two splits), seeded" + "".join(
+        f"; `{test_split(e)}`, when present, holds whole {e.name} articles out as a cross-corpus test"
+        for e in cross_corpus_tests()) + "."]
     if gold_total > n:
         L += ["", f"{gold_total - n} further gold label(s) are not in this release: their paragraphs were not "
               "present on the machine that built the dataset."]
     L += ["", "## Columns", "",
-          "`id` paragraph id · `article_id` · `corpus` (`seeds`, " + ", ".join(f"`{c}`" for c in UPSTREAM_SOURCES)
+          "`id` paragraph id · `article_id` · `corpus` (" + ", ".join(f"`{c}`" for c in names())
           + ") · `source` outlet · `date` · `text_sha1` · `themes` (list) · `tone` · `annotator` · `annotated_at` · "
           "`adjudicated` (a third reader decided a disagreement) · `double_coded` (in the blind second pass) · "
           "`codebook` (codebook version, null when not recorded).", "",
-          "| theme | paragraphs |", "|---|---|", *[f"| `{t}` | {theme_counts.get(t, 0)} |" for t in THEMES], "",
-          "| tone | paragraphs |", "|---|---|", *[f"| `{t}` | {tone_counts.get(t, 0)} |" for t in TONES], "",
+          "| theme | paragraphs |", "|---|---|", *[f"| `{t}` | {theme_counts.get(t, 0)} |" for t in themes], "",
+          "| tone | paragraphs |", "|---|---|", *[f"| `{t}` | {tone_counts.get(t, 0)} |" for t in tones], "",
           "By corpus: " + ", ".join(f"{c} {k}" for c, k in sorted(corpora.items())) + ".", "",
           "## Source text", ""]
-    for c, url in UPSTREAM_SOURCES.items():
+    for c, url in upstream_sources().items():
         L.append(f"- `{c}`: {url} (pinned commit; `vistance corpus fetch {c}` downloads and hash-verifies it).")
     L += ["- `seeds`: the five seed articles bundled with vistance (`data/raw/`).", "",
           "## Attaching the text", "", "```bash",
           "pip install vistance   # or a clone of the repository",
-          "vistance corpus fetch news-2024 && vistance corpus fetch vietnews-fa",
-          "vistance ingest data/raw --optional data/corpora/news-2024/articles.jsonl -o paragraphs.jsonl",
-          "vistance ingest --optional data/corpora/vietnews-fa/articles.jsonl --corpus vietnews-fa "
-          "--sentence-window 3 -o vietnews.jsonl",
+          " && ".join(f"vistance corpus fetch {c}" for c in upstream_sources()),
+          *ingest_commands(),
           "```", "", "```python", "from vistance.publish import attach_text",
-          "ds = attach_text('path/to/this/folder', ['paragraphs.jsonl', 'vietnews.jsonl'])  # DatasetDict with 'text'",
+          f"ds = attach_text('path/to/this/folder', {[Path(o).name for o in outputs()]})  # DatasetDict with 'text'",
           "```", "",
           "A paragraph whose text hash differs, or that is missing, is reported (``missing='drop'`` skips them).", "",
           "## Annotation", "",
@@ -268,13 +293,13 @@ def render_dataset_readme(splits: dict[str, list[dict]], *, gold_total: int, pre
     return f"---\n{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)}---\n\n" + "\n".join(L)
 
 
-def publish_dataset(*, dataset_dir="data/dataset", gold="labels/gold.jsonl", out="experiments/publish/dataset",
-                    adjudication="labels/adjudication.jsonl", second_pass="labels/second_pass.jsonl",
+def publish_dataset(*, dataset_dir, gold, out, adjudication, second_pass,
                     pretty_name="vistance gold labels: themes and tone of Vietnamese political news") -> Path:
     """Write the text-free dataset folder (Parquet per split + Hub card) at ``out``; returns ``out``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from vistance.dataset import dataset_schema
     from vistance.labels.store import read_labels
 
     splits = dataset_rows(dataset_dir, gold, adjudication, second_pass)
@@ -291,7 +316,9 @@ def publish_dataset(*, dataset_dir="data/dataset", gold="labels/gold.jsonl", out
         for s, rows in splits.items():
             table = pa.Table.from_pylist(rows, schema=schema)
             pq.write_table(table, tmp / "data" / f"{s}.parquet")
-        readme = render_dataset_readme(splits, gold_total=len(read_labels(gold, allow_missing=False)),
+        schema = dataset_schema(dataset_dir)
+        readme = render_dataset_readme(splits, schema=schema,
+                                       gold_total=len(read_labels(gold, allow_missing=False, schema=schema)),
                                        pretty_name=pretty_name)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         _replace_dir(tmp, out)
@@ -370,14 +397,15 @@ def checkpoint_licence(checkpoint: str | None) -> str:
     return "agpl-3.0" if checkpoint and "phobert-base-v2" in checkpoint else "mit"
 
 
-def render_published_card(name: str, *, params: dict, experiments, dataset_stats="data/dataset_stats.json",
-                          dataset_id: str = DATASET_ID) -> tuple[str, str]:
-    """``(model kind, card text)`` for model ``name`` (``best`` resolves through ``BEST.json``)."""
+def render_published_card(name: str, *, specs: Mapping[str, tuple[str, dict]], experiments,
+                          dataset_stats="data/dataset_stats.json", dataset_id: str = DATASET_ID) -> tuple[str, str]:
+    """``(model kind, card text)`` for model ``name`` (``best`` resolves through ``BEST.json``);
+    ``specs``: ``{name: (kind, constructor kwargs)}`` of the configured models."""
     from huggingface_hub import ModelCard
 
     from vistance.cards.model_card import render_model_card
-    from vistance.config import model_params
     from vistance.models import model_class
+    from vistance.models.folder import manifest_schema, read_manifest
 
     exp = Path(experiments)
     folder = exp / "models" / name
@@ -385,13 +413,16 @@ def render_published_card(name: str, *, params: dict, experiments, dataset_stats
     best = read_json(folder / "BEST.json", missing_ok=True)
     if best:
         trained = best["model"]
-    kind, spec = model_params(params, trained)
+    if trained not in specs:
+        raise VistanceError(f"no model {trained!r} in params.yaml 'models' (have: {', '.join(sorted(specs))})")
+    kind, spec = specs[trained]
+    schema = manifest_schema(read_manifest(folder, verify=False), folder)
     metrics = read_json(exp / "metrics" / f"{trained}.json", missing_ok=True)
     if not metrics:
         raise VistanceError(f"{exp / 'metrics' / (trained + '.json')}: no evaluation of {trained}; run `vistance evaluate`")
     train_info = read_json(exp / "models" / f"{trained}.train.json", missing_ok=True) or {}
     stats = read_json(dataset_stats, missing_ok=True) if dataset_stats else None
-    text = render_model_card(trained, kind, spec, metrics, train_info, stats)
+    text = render_model_card(trained, kind, spec, metrics, train_info, stats, schema)
     card = ModelCard(text)
     checkpoint = model_class(kind).checkpoint_of(spec)
     hub_base = _hub_checkpoint(checkpoint)
@@ -417,7 +448,7 @@ def render_published_card(name: str, *, params: dict, experiments, dataset_stats
     return kind, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{body}"))
 
 
-def publish_model(name: str, *, params: dict, experiments="experiments", out=None,
+def publish_model(name: str, *, specs: Mapping[str, tuple[str, dict]], experiments="experiments", out=None,
                   dataset_stats="data/dataset_stats.json", dataset_id: str = DATASET_ID) -> Path:
     """Copy ``experiments/models/<name>`` to ``out`` (default ``experiments/publish/models/<name>``) with its
     card as ``README.md``; the copy is manifest-verified, so ``vistance predict --model out`` works."""
@@ -425,7 +456,7 @@ def publish_model(name: str, *, params: dict, experiments="experiments", out=Non
 
     src = Path(experiments) / "models" / name
     read_manifest(src)  # refuse to publish a tampered or incomplete folder
-    _, card = render_published_card(name, params=params, experiments=experiments, dataset_stats=dataset_stats,
+    _, card = render_published_card(name, specs=specs, experiments=experiments, dataset_stats=dataset_stats,
                                     dataset_id=dataset_id)
     out = Path(out) if out is not None else Path(experiments) / "publish" / "models" / name
     _check_replaceable(out)
@@ -443,10 +474,10 @@ def publish_model(name: str, *, params: dict, experiments="experiments", out=Non
     return out
 
 
-def publish(*, params: dict, experiments="experiments", out=None, models=("best",), dataset_dir="data/dataset",
-            gold="labels/gold.jsonl", dataset_stats="data/dataset_stats.json", dataset_id: str = DATASET_ID,
-            **dataset_kwargs) -> PublishReport:
-    """The dataset folder and one folder per model in ``models`` under ``out`` (default ``experiments/publish``)."""
+def publish(*, specs: Mapping[str, tuple[str, dict]], experiments, out=None, models=("best",), dataset_dir, gold,
+            dataset_stats, adjudication, second_pass, dataset_id: str = DATASET_ID, **dataset_kwargs) -> PublishReport:
+    """The dataset folder and one folder per model in ``models`` under ``out`` (default ``experiments/publish``);
+    ``specs``: ``{name: (kind, constructor kwargs)}`` of the configured models (their cards)."""
     from vistance.io import atomic_write
 
     out = Path(out) if out is not None else Path(experiments) / "publish"
@@ -457,9 +488,10 @@ def publish(*, params: dict, experiments="experiments", out=None, models=("best"
         if rel not in marker["entries"] and (dst.exists() or dst.is_symlink()) and not _is_empty_dir(dst):
             raise UsageError(f"{dst}: exists and was not written by vistance publish; refusing to replace it")
     report = PublishReport()
-    report.dataset = str(publish_dataset(dataset_dir=dataset_dir, gold=gold, out=out / "dataset", **dataset_kwargs))
+    report.dataset = str(publish_dataset(dataset_dir=dataset_dir, gold=gold, out=out / "dataset",
+                                         adjudication=adjudication, second_pass=second_pass, **dataset_kwargs))
     for name in models:
-        report.models.append(str(publish_model(name, params=params, experiments=experiments,
+        report.models.append(str(publish_model(name, specs=specs, experiments=experiments,
                                                out=out / "models" / name, dataset_stats=dataset_stats,
                                                dataset_id=dataset_id)))
     readme = out / "README.md"

@@ -1,8 +1,8 @@
 """Stance at corpus scale: which counterparts a paragraph names, and tone by counterpart x period x theme.
 
 * :mod:`.counterparts` — the gazetteer (``vistance/data/counterparts.json``) and :func:`detect_counterparts`;
-* :mod:`.aggregate` — :class:`ToneAggregator`, the cooperation index and article-bootstrap bands;
-* :mod:`.parallel` — ordered, bounded multi-process map for the CPU-bound steps;
+* :mod:`.aggregate` — :class:`ToneAggregator`, the cooperation index and article-bootstrap bands,
+  for the labels of a :class:`~vistance.labels.schema.LabelSchema` (the model's);
 * :mod:`.run` — the streaming pipeline behind ``vistance analyze`` (:func:`run_analysis`);
 * :mod:`.plots` — the PNG figures.
 """

@@ -4,13 +4,15 @@ Each predicted paragraph adds one count to every cell it belongs to::
 
     counterpart in  its detected counterparts + "all"   (every dated paragraph)
     period      in  its month/quarter/year     + "all"
-    theme       in  its predicted themes       + "all" + "any_policy" (when a theme other than "other" is predicted)
+    theme       in  its predicted themes       + "all" + "any_policy" (when a theme other than
+                                                   the catch-all is predicted; without one, always)
 
-The cooperation index of a cell is ``(coop - cont) / (coop + cont)`` over its
-cooperative and contentious paragraphs (neutral ones do not enter); it is NaN when
-the cell has neither. Bands are percentile intervals from a bootstrap that
-resamples *articles* (paragraphs of one article are not independent), with a
-random stream per cell derived from ``seed`` and the cell's key, so a cell's band
+The labels come from a :class:`~vistance.labels.schema.LabelSchema` (the model's): one count and
+one share per tone, in the schema's order. The cooperation index of a cell is
+``(pos - neg) / (pos + neg)`` over its paragraphs of the schema's two ``poles`` (other tones do
+not enter); it is NaN when the cell has neither, and a schema without poles has no index
+columns. Bands are percentile intervals from a bootstrap that resamples *articles*
+(paragraphs of one article are not independent), with a random stream per cell derived from ``seed`` and the cell's key, so a cell's band
 does not depend on which other cells exist or the order rows arrive in.
 
 :class:`ToneAggregator` consumes rows one at a time (memory grows with cells x
@@ -27,17 +29,12 @@ import numpy as np
 
 from vistance.errors import VistanceError
 from vistance.evaluation.bootstrap import article_draws, percentile_interval
-from vistance.labels.schema import OTHER, THEMES, TONES
+from vistance.labels.schema import LabelSchema, default_schema
 
 ALL = "all"
 ANY_POLICY = "any_policy"
 PERIODS = ("month", "quarter", "year")
-COLUMNS = [
-    "counterpart", "period", "theme", "n_paragraphs", "n_articles", "n_cooperative", "n_contentious", "n_neutral",
-    "share_cooperative", "share_contentious", "share_neutral", "coop_index", "coop_index_low", "coop_index_high",
-]
-_TONE_COL = {t: i for i, t in enumerate(TONES)}
-_COOP, _CONT, _NEUT = _TONE_COL["cooperative"], _TONE_COL["contentious"], _TONE_COL["neutral"]
+INDEX_COLUMNS = ["coop_index", "coop_index_low", "coop_index_high"]
 _MAX_BOOT_CELLS = 4_000_000  # replicate x article draws held at once (bounded memory for big cells)
 
 
@@ -80,8 +77,8 @@ def bootstrap_band(coop_by_article, cont_by_article, n_boot: int = 500, rng=None
     """Percentile band of the cooperation index when articles are resampled with replacement.
 
     ``coop_by_article`` and ``cont_by_article`` hold, per article, its number of
-    cooperative and contentious paragraphs in the cell. Replicates with no
-    cooperative or contentious paragraph are undefined and left out. Returns
+    paragraphs of the positive and the negative pole in the cell. Replicates with no
+    paragraph of either pole are undefined and left out. Returns
     ``(low, high)``; NaNs when there is nothing to resample or ``n_boot`` is 0.
     """
     c = np.asarray(coop_by_article, dtype=float)
@@ -96,25 +93,39 @@ def bootstrap_band(coop_by_article, cont_by_article, n_boot: int = 500, rng=None
     return percentile_interval(stats, level)
 
 
-def _theme_sort_key(theme: str):
-    order = {ALL: 0, ANY_POLICY: 1, **{t: 2 + i for i, t in enumerate(THEMES)}}
-    return (order.get(theme, len(order) + 2), theme)
+def table_columns(schema: LabelSchema) -> list[str]:
+    """The columns of the tone table of ``schema``: keys, counts, ``n_<tone>`` and ``share_<tone>``
+    per tone, and the index with its band when the schema has poles."""
+    tones = list(schema.tones)
+    return (["counterpart", "period", "theme", "n_paragraphs", "n_articles"] + [f"n_{t}" for t in tones]
+            + [f"share_{t}" for t in tones] + (INDEX_COLUMNS if schema.poles else []))
+
+
+def theme_sort_key(themes):
+    """Sort key of theme cells: ``all``, ``any_policy``, then ``themes`` in order, then the rest by name."""
+    order = {ALL: 0, ANY_POLICY: 1, **{t: 2 + i for i, t in enumerate(themes)}}
+    return lambda theme: (order.get(theme, len(order) + 2), theme)
 
 
 class ToneAggregator:
-    """Streaming counts of predicted tone by counterpart x period x theme.
+    """Streaming counts of predicted tone by counterpart x period x theme, for the labels of ``schema``
+    (default: :func:`~vistance.labels.schema.default_schema`).
 
-    >>> agg = ToneAggregator(period="month")
-    >>> agg.add(article_id="a1", date="2024-07-02", themes=["maritime"], tone="contentious", counterparts=["china"])
+    >>> poles = {"positive": "warm", "negative": "cold"}
+    >>> schema = LabelSchema.from_labels(["sea", "trade"], ["warm", "cold"], poles=poles)
+    >>> agg = ToneAggregator(period="month", schema=schema)
+    >>> agg.add(article_id="a1", date="2024-07-02", themes=["sea"], tone="cold", counterparts=["china"])
     True
-    >>> agg.table(n_boot=0).query("counterpart == 'china' and period == '2024-07' and theme == 'maritime'")["coop_index"].item()
-    -1.0
+    >>> agg.table(n_boot=0).query("counterpart == 'china' and theme == 'sea'")["coop_index"].tolist()
+    [-1.0, -1.0]
     """
 
-    def __init__(self, period: str = "quarter"):
+    def __init__(self, period: str = "quarter", schema: LabelSchema | None = None):
         period_of(None, period)  # validates the name
         self.period = period
-        # (counterpart, period, theme) -> article_id -> [coop, cont, neutral]
+        self.schema = schema or default_schema()
+        self._tone_col = {t: i for i, t in enumerate(self.schema.tones)}
+        # (counterpart, period, theme) -> article_id -> count per tone (schema order)
         self._cells: dict[tuple[str, str, str], dict[str, list[int]]] = defaultdict(dict)
         self.units = 0
         self.undated = 0
@@ -135,8 +146,8 @@ class ToneAggregator:
         if per is None:
             self.undated += 1
             return False
-        if tone not in _TONE_COL:
-            raise VistanceError(f"unknown tone {tone!r}; allowed: {', '.join(TONES)}")
+        if tone not in self._tone_col:
+            raise VistanceError(f"unknown tone {tone!r}; allowed: {', '.join(self.schema.tones)}")
         d = str(date)[:10]
         if not self.dates:
             self.dates = [d, d]
@@ -148,13 +159,15 @@ class ToneAggregator:
             self.with_counterpart += 1
         for cp in cps:
             self.paragraphs_by_counterpart[cp] += 1
-        theme_keys = themes + [ALL] + ([ANY_POLICY] if any(t != OTHER for t in themes) else [])
-        col = _TONE_COL[tone]
+        catch_all = self.schema.catch_all
+        theme_keys = themes + [ALL] + ([ANY_POLICY] if any(t != catch_all for t in themes) else [])
+        col = self._tone_col[tone]
+        n_tones = len(self._tone_col)
         aid = str(article_id)
         for cp in cps + [ALL]:
             for p in (per, ALL):
                 for th in theme_keys:
-                    counts = self._cells[(cp, p, th)].setdefault(aid, [0, 0, 0])
+                    counts = self._cells[(cp, p, th)].setdefault(aid, [0] * n_tones)
                     counts[col] += 1
         return True
 
@@ -164,11 +177,15 @@ class ToneAggregator:
         An article split across shards is still one resampling unit."""
         if other.period != self.period:
             raise VistanceError(f"cannot merge a {other.period!r} aggregate into a {self.period!r} one")
+        if other.schema.tone_names != self.schema.tone_names:
+            raise VistanceError(f"cannot merge an aggregate of tones [{', '.join(other.schema.tones)}] into one of "
+                                f"[{', '.join(self.schema.tones)}]")
+        n_tones = len(self._tone_col)
         for key, arts in other._cells.items():
             mine = self._cells[key]
             for aid, counts in arts.items():
-                m = mine.setdefault(aid, [0, 0, 0])
-                for i in range(3):
+                m = mine.setdefault(aid, [0] * n_tones)
+                for i in range(n_tones):
                     m[i] += counts[i]
         self.units += other.units
         self.undated += other.undated
@@ -182,10 +199,12 @@ class ToneAggregator:
         return self
 
     @classmethod
-    def merged(cls, parts: Iterable["ToneAggregator"], period: str | None = None) -> "ToneAggregator":
+    def merged(cls, parts: Iterable["ToneAggregator"], period: str | None = None,
+               schema: LabelSchema | None = None) -> "ToneAggregator":
         """One aggregate from several (e.g. one per shard or Dask partition)."""
         parts = list(parts)
-        out = cls(period or (parts[0].period if parts else "quarter"))
+        out = cls(period or (parts[0].period if parts else "quarter"),
+                  schema or (parts[0].schema if parts else None))
         for p in parts:
             out.merge(p)
         return out
@@ -196,31 +215,41 @@ class ToneAggregator:
             self.add(r["article_id"], r.get("date"), r["themes"], r["tone"], r.get("counterparts") or [])
         return self
 
+    @property
+    def columns(self) -> list[str]:
+        """The table's columns (:func:`table_columns` of the schema)."""
+        return table_columns(self.schema)
+
     def table(self, n_boot: int = 500, seed: int = 0, level: float = 0.95, progress: bool | None = False):
-        """The tidy table (one row per cell, :data:`COLUMNS`), sorted: ``all`` first, then by
+        """The tidy table (one row per cell, :attr:`columns`), sorted: ``all`` first, then by
         counterpart id, period, theme (schema order)."""
         import pandas as pd
         from tqdm.auto import tqdm
 
-        keys = sorted(self._cells, key=lambda k: (k[0] != ALL, k[0], k[1] != ALL, k[1], _theme_sort_key(k[2])))
+        tones = list(self.schema.tones)
+        poles = self.schema.poles
+        pos, neg = (self._tone_col[poles.positive], self._tone_col[poles.negative]) if poles else (None, None)
+        by_theme = theme_sort_key(self.schema.themes)
+        keys = sorted(self._cells, key=lambda k: (k[0] != ALL, k[0], k[1] != ALL, k[1], by_theme(k[2])))
         rows = []
         for cp, per, th in tqdm(keys, desc="bootstrap", unit="cell", disable=None if progress is None else not progress):
             arts = self._cells[(cp, per, th)]
-            counts = np.array([arts[a] for a in sorted(arts)], dtype=np.int64).reshape(-1, 3)
-            coop, cont, neut = (int(x) for x in counts.sum(axis=0))
-            n = coop + cont + neut
-            low, high = bootstrap_band(counts[:, _COOP], counts[:, _CONT], n_boot=n_boot,
-                                       rng=cell_rng(seed, cp, per, th), level=level)
-            rows.append({
-                "counterpart": cp, "period": per, "theme": th, "n_paragraphs": n, "n_articles": len(arts),
-                "n_cooperative": coop, "n_contentious": cont, "n_neutral": neut,
-                "share_cooperative": coop / n, "share_contentious": cont / n, "share_neutral": neut / n,
-                "coop_index": cooperation_index(coop, cont), "coop_index_low": low, "coop_index_high": high,
-            })
-        return pd.DataFrame(rows, columns=COLUMNS)
+            counts = np.array([arts[a] for a in sorted(arts)], dtype=np.int64).reshape(-1, len(tones))
+            totals = [int(x) for x in counts.sum(axis=0)]
+            n = sum(totals)
+            row = {"counterpart": cp, "period": per, "theme": th, "n_paragraphs": n, "n_articles": len(arts),
+                   **{f"n_{t}": k for t, k in zip(tones, totals)},
+                   **{f"share_{t}": k / n for t, k in zip(tones, totals)}}
+            if poles:
+                low, high = bootstrap_band(counts[:, pos], counts[:, neg], n_boot=n_boot,
+                                           rng=cell_rng(seed, cp, per, th), level=level)
+                row.update(coop_index=cooperation_index(totals[pos], totals[neg]), coop_index_low=low,
+                           coop_index_high=high)
+            rows.append(row)
+        return pd.DataFrame(rows, columns=self.columns)
 
 
 def aggregate_tone(rows: Iterable[Mapping], period: str = "quarter", n_boot: int = 500, seed: int = 0,
-                   level: float = 0.95):
+                   level: float = 0.95, schema: LabelSchema | None = None):
     """One call: rows (``article_id, date, themes, tone, counterparts``) -> tidy table."""
-    return ToneAggregator(period).add_rows(rows).table(n_boot=n_boot, seed=seed, level=level)
+    return ToneAggregator(period, schema).add_rows(rows).table(n_boot=n_boot, seed=seed, level=level)

@@ -1,6 +1,6 @@
 """Shares a social scientist can publish: naive, gold-only and prediction-powered estimates with intervals.
 
-A classifier's count of "contentious paragraphs about China" inherits the classifier's errors,
+A classifier's count of "paragraphs of one tone about one counterpart" inherits the classifier's errors,
 which differ by era, outlet and topic. Here every share is estimated three ways, each with a 95 %
 interval:
 
@@ -19,9 +19,10 @@ Only gold drawn with known inclusion probabilities enters, through a recorded
 :class:`~vistance.labels.design.SamplingDesign`; gold without a design (active-learning
 rounds, keyword-sampled batches) is refused (:class:`~vistance.labels.design.DesignError`).
 
-Quantities, per cell counterpart x period x theme (the cells of ``analyze``):
-``share_<tone>`` for each tone; ``coop_index`` = (coop - cont) / (coop + cont) over the two tone
-poles; ``share_<theme>`` for each theme (cells of theme ``all`` only). A cell's counterpart and
+Quantities, per cell counterpart x period x theme (the cells of ``analyze``), for the labels of a
+:class:`~vistance.labels.schema.LabelSchema` (the model's): ``share_<tone>`` for each tone;
+``coop_index`` = (pos - neg) / (pos + neg) over the schema's two ``poles`` (none without poles);
+``share_<theme>`` for each theme (cells of theme ``all`` only). A cell's counterpart and
 period are observed (gazetteer, date); its theme is a label, so for gold units the gold themes
 decide membership and for the corpus the predicted ones: every quantity is a ratio of two means,
 each corrected. Period ``all`` holds every unit, dated or not.
@@ -56,9 +57,8 @@ import numpy as np
 from vistance.analysis.aggregate import ALL, ANY_POLICY, period_of
 from vistance.errors import VistanceError
 from vistance.labels.design import DesignError, SamplingDesign
-from vistance.labels.schema import OTHER, THEMES, TONES
+from vistance.labels.schema import LabelSchema, default_schema
 
-TONE_POLES = ("cooperative", "contentious")
 POPULATIONS = ("corpus", "superpopulation")
 INTERVALS = ("studentized", "percentile")
 COLUMNS = [
@@ -96,9 +96,12 @@ class PredictedCorpus:
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping], name: str = "corpus", period: str = "quarter",
-                  tones: Sequence[str] = TONES, themes: Sequence[str] = THEMES) -> "PredictedCorpus":
+                  schema: LabelSchema | None = None) -> "PredictedCorpus":
         """From prediction rows ``{id, article_id, date, themes, tone, counterparts}`` (``analyze``'s
-        ``predictions.jsonl`` rows, or :func:`~vistance.analysis.run.analyse_batch` output)."""
+        ``predictions.jsonl`` rows, or :func:`~vistance.analysis.run.analyse_batch` output), with the
+        labels of ``schema`` (default: the packaged codebook)."""
+        schema = schema or default_schema()
+        tones, themes = schema.tone_names, schema.theme_names
         t_ix = {t: i for i, t in enumerate(tones)}
         th_ix = {t: i for i, t in enumerate(themes)}
         ids, arts, pers, cps, tone, th = [], [], [], [], [], []
@@ -155,8 +158,8 @@ def _label_fields(lab):
     return lab.paragraph_id, list(lab.themes), lab.tone
 
 
-def join_gold(corpus: PredictedCorpus, gold: Iterable, design: SamplingDesign, tones: Sequence[str] = TONES,
-              themes: Sequence[str] = THEMES, missing: str = "error", pool_only: bool = False) -> GoldSample:
+def join_gold(corpus: PredictedCorpus, gold: Iterable, design: SamplingDesign, schema: LabelSchema | None = None,
+              missing: str = "error", pool_only: bool = False) -> GoldSample:
     """Join gold labels to ``corpus`` through ``design``; refuse what does not fit (:class:`DesignError`).
 
     Refused: a pool that is not this corpus (unless ``pool_only`` and the corpus minus the pool's
@@ -175,6 +178,8 @@ def join_gold(corpus: PredictedCorpus, gold: Iterable, design: SamplingDesign, t
                           f"for the whole corpus would be biased. Draw estimation samples with an empty --exclude, "
                           f"or estimate over the pool only (pool_only / --pool-only)")
     drawn = design.probabilities()
+    schema = schema or default_schema()
+    tones, themes = schema.tone_names, schema.theme_names
     known = set(corpus.articles) if design.unit == "article" else set(corpus.index)
     absent = sorted(set(drawn) - known)
     if absent:
@@ -321,8 +326,14 @@ class Quantity:
         return g
 
 
+def pole_names(schema: LabelSchema) -> tuple[str, str] | None:
+    """``(positive, negative)``: the tones of the cooperation index, or ``None`` without poles."""
+    return (schema.poles.positive, schema.poles.negative) if schema.poles else None
+
+
 def quantities(tones: Sequence[str], themes: Sequence[str], poles: Sequence[str] | None, with_themes: bool):
-    """Variables of a cell: ``[den, tone_1..tone_T, theme_1..theme_K]``; the quantities read from them."""
+    """Variables of a cell: ``[den, tone_1..tone_T, theme_1..theme_K]``; the quantities read from them
+    (``poles``: the positive and negative tone of the index, or ``None``)."""
     out = [Quantity(f"share_{t}", "share", 1 + i) for i, t in enumerate(tones)]
     if poles and len(poles) == 2 and all(p in tones for p in poles):
         out.append(Quantity("coop_index", "index", 1 + list(tones).index(poles[0]), 1 + list(tones).index(poles[1])))
@@ -793,8 +804,7 @@ class EstimateResult:
 
 def estimate_shares(rows: Iterable[Mapping] | PredictedCorpus, gold: Iterable | None = None,
                     design: SamplingDesign | None = None, *, corpus: str | None = None, period: str = "quarter",
-                    tones: Sequence[str] = TONES, themes: Sequence[str] = THEMES,
-                    poles: Sequence[str] | None = TONE_POLES, other: str = OTHER, n_boot: int = 1000,
+                    schema: LabelSchema | None = None, n_boot: int = 1000,
                     level: float = 0.95, seed: int = 0, population: str = "corpus", min_gold_units: int = 30,
                     min_gold_clusters: int = 20, min_gold_positive: int = 5, missing: str = "error", pool_only: bool = False,
                     overall_only: bool = False, interval: str = "studentized") -> EstimateResult:
@@ -806,8 +816,10 @@ def estimate_shares(rows: Iterable[Mapping] | PredictedCorpus, gold: Iterable | 
     :class:`~vistance.labels.design.SamplingDesign` they were drawn by; gold without a design is
     refused (:class:`DesignError`): active-learning and keyword-sampled gold never enter. Without
     either, the table holds the naive shares only (``method = no_design``).
-    ``poles``: the two tones of the cooperation index (positive first). ``overall_only``: the cell
-    (all, all, all) alone (fast; the simulations use it).
+    ``schema``: the labels (the model's; default: the packaged codebook): its tones and themes give
+    the shares, its ``poles`` the cooperation index (none without poles), its ``catch_all`` the theme
+    left out of ``any_policy``. ``overall_only``: the cell (all, all, all) alone (fast; the
+    simulations use it).
     """
     import pandas as pd
 
@@ -822,16 +834,18 @@ def estimate_shares(rows: Iterable[Mapping] | PredictedCorpus, gold: Iterable | 
                           "random` writes BATCH.design.json) and pass it with the gold")
     if design is not None and gold is None:
         raise DesignError(f"design {design.name}: no gold labels given for it")
+    schema = schema or default_schema()
+    tones, themes, poles = schema.tone_names, schema.theme_names, pole_names(schema)
     pc = rows if isinstance(rows, PredictedCorpus) else \
-        PredictedCorpus.from_rows(rows, name=corpus or "corpus", period=period, tones=tones, themes=themes)
+        PredictedCorpus.from_rows(rows, name=corpus or "corpus", period=period, schema=schema)
     if pc.n == 0:
         raise VistanceError(f"corpus {pc.name}: no predicted units")
-    gs = join_gold(pc, gold, design, tones, themes, missing=missing, pool_only=pool_only) if design is not None else None
+    gs = join_gold(pc, gold, design, schema, missing=missing, pool_only=pool_only) if design is not None else None
     if gs is not None and design.pool.get("excluded") and pool_only:
         keep = _pool_units(pc, design)
         pc = _subset(pc, keep)
-        gs = join_gold(pc, gold, _without_excluded(design), tones, themes, missing=missing)
-    other_ix = [i for i, t in enumerate(themes) if t != other]
+        gs = join_gold(pc, gold, _without_excluded(design), schema, missing=missing)
+    other_ix = [i for i, t in enumerate(themes) if t != schema.catch_all]
     ctx = _Context(corpus=pc, gold=gs, tones=tones, themes=themes, poles=poles, other_ix=other_ix, n_boot=n_boot,
                    level=level, population=population, min_gold_units=min_gold_units,
                    min_gold_clusters=min_gold_clusters, min_gold_positive=min_gold_positive,

@@ -26,14 +26,17 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from vistance.analysis.estimate import PredictedCorpus, estimate_shares
+from vistance.analysis.estimate import PredictedCorpus, estimate_shares, pole_names
 from vistance.errors import VistanceError
 from vistance.labels.design import SamplingDesign, ids_sha1
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema
+
+if TYPE_CHECKING:
+    from vistance.config import EstimateCheckConfig
 
 METHODS = ("naive", "gold_only", "ppi", "ppi_superpopulation", "ppi_py_units")
 GOAL_COVERAGE = (0.92, 0.98)
@@ -76,11 +79,12 @@ def _truth(labels_by_id: dict, ids: Sequence[str], tones, themes, poles) -> dict
     return out
 
 
-def cross_era(rows: list[dict], gold, design: SamplingDesign, corpus: str, tones, themes, poles, n_boot: int,
+def cross_era(rows: list[dict], gold, design: SamplingDesign, corpus: str, schema: LabelSchema, n_boot: int,
               seed: int) -> dict:
     """Naive vs gold vs corrected shares of the whole corpus, and prediction vs gold on the sample itself."""
-    res = estimate_shares(rows, gold, design, corpus=corpus, tones=tones, themes=themes, poles=poles, n_boot=n_boot,
-                          seed=seed, overall_only=True)
+    tones, themes, poles = schema.tone_names, schema.theme_names, pole_names(schema)
+    res = estimate_shares(rows, gold, design, corpus=corpus, schema=schema, n_boot=n_boot, seed=seed,
+                          overall_only=True)
     labels = {lab.paragraph_id: (list(lab.themes), lab.tone) for lab in gold}
     drawn = set(design.probabilities())
     sample = [r for r in rows if (r["article_id"] if design.unit == "article" else r["id"]) in drawn]
@@ -108,10 +112,11 @@ def _ppi_py_interval(y, yhat, yhat_unlabelled, level):
     return float(np.ravel(lo)[0]), float(np.ravel(hi)[0])
 
 
-def coverage_simulation(rows: list[dict], gold, design: SamplingDesign, corpus: str, tones, themes, poles,
+def coverage_simulation(rows: list[dict], gold, design: SamplingDesign, corpus: str, schema: LabelSchema,
                         fractions: Sequence[float], reps: int, n_boot: int, seed: int, level: float = 0.95,
                         min_gold_positive: int = 5, progress: Callable[[str], None] | None = None) -> dict:
     """Coverage and mean width of every method's interval when part of the random gold sample is hidden."""
+    tones, themes, poles = schema.tone_names, schema.theme_names, pole_names(schema)
     drawn = set(design.probabilities())
     sample = [r for r in rows if (r["article_id"] if design.unit == "article" else r["id"]) in drawn]
     labels = {lab.paragraph_id: (list(lab.themes), lab.tone) for lab in gold}
@@ -119,7 +124,7 @@ def coverage_simulation(rows: list[dict], gold, design: SamplingDesign, corpus: 
     if missing:
         raise VistanceError(f"{len(missing)} unit(s) of the random sample have no gold (e.g. {missing[0]})")
     gold_sample = [{"paragraph_id": r["id"], "themes": labels[r["id"]][0], "tone": labels[r["id"]][1]} for r in sample]
-    pc = PredictedCorpus.from_rows(sample, name=corpus, tones=tones, themes=themes)
+    pc = PredictedCorpus.from_rows(sample, name=corpus, schema=schema)
     clusters = pc.articles if design.unit == "article" else pc.ids
     truth = _truth(labels, pc.ids, tones, themes, poles)
     tone_true = {r["paragraph_id"]: r["tone"] for r in gold_sample}
@@ -142,8 +147,7 @@ def coverage_simulation(rows: list[dict], gold, design: SamplingDesign, corpus: 
                                strata={"all": {"N": len(clusters), "n": k}}).check()
             tabs = {}
             for pop in ("corpus", "superpopulation"):
-                tabs[pop] = estimate_shares(pc, gold_sample, d, tones=tones, themes=themes, poles=poles,
-                                            n_boot=n_boot, seed=seed * 7919 + rep, level=level, population=pop,
+                tabs[pop] = estimate_shares(pc, gold_sample, d, schema=schema, n_boot=n_boot, seed=seed * 7919 + rep, level=level, population=pop,
                                             overall_only=True, min_gold_units=0, min_gold_clusters=0,
                                             min_gold_positive=min_gold_positive).table
             keep_mask = np.isin(cluster_of, kept)
@@ -206,11 +210,19 @@ def _goals(cov: dict) -> dict:
 
 
 def run_estimate_check(dataset_dir, paragraphs, gold_path, design_path, out_dir, model_kind: str, model_spec: dict,
-                       model_name: str, corpus: str = "vietnews-fa", seed: int = 13, reps: int = 500,
-                       fractions: Sequence[float] = (0.5, 0.25), n_boot: int = 500, tones: Sequence[str] = TONES,
-                       themes: Sequence[str] = THEMES, poles: Sequence[str] | None = ("cooperative", "contentious"),
-                       progress: Callable[[str], None] | None = None) -> dict:
-    """Fit the cross-era model, predict the corpus, run both checks, write ``estimate_check.{json,md}``."""
+                       model_name: str, settings: "EstimateCheckConfig | None" = None, *, corpus: str | None = None,
+                       seed: int = 13, progress: Callable[[str], None] | None = None) -> dict:
+    """Fit the cross-era model, predict the corpus, run both checks, write ``estimate_check.{json,md}``.
+
+    ``settings``: ``params.yaml``'s ``estimate.check`` (:class:`vistance.config.EstimateCheckConfig`:
+    repetitions, gold fractions kept, bootstrap draws; default: its defaults). ``corpus``: the sampled
+    corpus (default: the design's). The labels are the fitted model's (:func:`~vistance.predict.model_schema`)."""
+    from vistance.config import EstimateCheckConfig
+    from vistance.predict import model_schema
+
+    settings = settings or EstimateCheckConfig()
+    reps, fractions, n_boot = settings.reps, settings.fractions, settings.n_boot
+
     from vistance.io import atomic_write, write_json
     from vistance.labels.design import read_design
     from vistance.labels.store import read_labels
@@ -218,6 +230,7 @@ def run_estimate_check(dataset_dir, paragraphs, gold_path, design_path, out_dir,
     say = progress or (lambda s: None)
     t0 = time.perf_counter()
     design = read_design(design_path)
+    corpus = corpus or design.corpus
     gold = read_labels(gold_path, allow_missing=False)
     out = Path(out_dir)
     reason = _unavailable(paragraphs, design)
@@ -231,16 +244,17 @@ def run_estimate_check(dataset_dir, paragraphs, gold_path, design_path, out_dir,
         return report
     say(f"fitting {model_name} ({model_kind}) on the rows outside {corpus}")
     model, train_rows = _fit_news_model(dataset_dir, model_kind, model_spec, seed, corpus)
+    schema = model_schema(model)
     say(f"predicting {paragraphs}")
     rows = _predict_rows(model, paragraphs)
     say("cross-era table")
-    era = cross_era(rows, gold, design, corpus, tones, themes, poles, n_boot=max(n_boot, 1000), seed=seed)
+    era = cross_era(rows, gold, design, corpus, schema, n_boot=max(n_boot, 1000), seed=seed)
     say("coverage simulation")
-    cov = coverage_simulation(rows, gold, design, corpus, tones, themes, poles, fractions, reps, n_boot, seed,
-                              progress=say)
+    cov = coverage_simulation(rows, gold, design, corpus, schema, fractions, reps, n_boot, seed, progress=say)
     report = {
         "model": {"name": model_name, "kind": model_kind,
-                  "trained_on": f"every split's rows outside {corpus} ({len(train_rows)} units: news-2024 and seeds)"},
+                  "trained_on": f"every split's rows outside {corpus} ({len(train_rows)} units: "
+                                f"{' and '.join(sorted({str(r.get('corpus')) for r in train_rows}))})"},
         "corpus": {"name": corpus, "paragraphs": str(paragraphs), "units": len(rows),
                    "articles": len({r['article_id'] for r in rows})},
         "design": {"file": str(design_path), "name": design.name, "scheme": design.scheme, "unit": design.unit,
@@ -302,8 +316,13 @@ def _ci(v):
     return "–" if not v or v[0] is None else f"[{v[0]:.3f}, {v[1]:.3f}]"
 
 
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
+
 def render_markdown(r: dict) -> str:
     era = r["cross_era"]["quantities"]
+    tones = r["cross_era"]["info"]["tones"]
+    has_index = "coop_index" in era
     lines = [
         "# Do the corrected estimates hold? (`vistance estimate-check`)", "",
         f"Model `{r['model']['name']}` fitted on {r['model']['trained_on']}, applied to the "
@@ -316,8 +335,9 @@ def render_markdown(r: dict) -> str:
         "on the sample: predicted − gold |",
         "|---|---|---|---|---|---|---|",
     ]
-    order = [q for q in era if q.startswith("share_") and q[6:] in TONES] + (["coop_index"] if "coop_index" in era else []) \
-        + [q for q in era if q.startswith("share_") and q[6:] in THEMES]
+    tone_qs = [f"share_{t}" for t in tones if f"share_{t}" in era]
+    order = tone_qs + (["coop_index"] if has_index else []) \
+        + [q for q in era if q.startswith("share_") and q not in tone_qs]
     for q in order:
         e = era[q]
         lines.append(f"| {q} | {_f(e['naive'])} {_ci(e['naive_ci'])} | {_f(e['gold'])} {_ci(e['gold_ci'])} | "
@@ -336,8 +356,10 @@ def render_markdown(r: dict) -> str:
               f"repetitions keeps the gold of a random share of the articles, hides the rest, and estimates the "
               f"corpus share from the predictions on every unit plus the kept gold ({cov['n_boot']} bootstrap "
               "replicates). Coverage: how often the 95 % interval holds the true share (for a tone share the same "
-              "event as holding the hidden articles' share). Tone quantities: the three tone shares and the "
-              "cooperation index; all: the themes too.", "",
+              "event as holding the hidden articles' share). Tone quantities: the "
+              f"{_COUNT_WORDS.get(len(tones), len(tones))} tone shares"
+              + (" and the cooperation index" if has_index else "")
+              + "; all: the themes too.", "",
               "| gold kept | method | coverage (tone) | mean width (tone) | coverage (all) | mean width (all) |",
               "|---|---|---|---|---|---|"]
     names = {"naive": "naive (predictions)", "gold_only": "gold only", "ppi": "**PPI++ (this toolkit)**",

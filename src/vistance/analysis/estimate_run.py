@@ -18,39 +18,19 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from vistance.analysis.aggregate import ALL, ANY_POLICY
-from vistance.analysis.estimate import COLUMNS, METHOD_FEW, METHOD_PPI, TONE_POLES, estimate_shares
-from vistance.errors import InputError
+from vistance.analysis.estimate import COLUMNS, METHOD_FEW, METHOD_PPI, estimate_shares
 from vistance.labels.design import DesignError, read_design
-from vistance.labels.schema import OTHER, THEMES, TONES
+from vistance.labels.schema import LabelSchema, default_schema
+
+if TYPE_CHECKING:
+    from vistance.config import AnalysisConfig, EstimateConfig
 
 TABLE_NAME = "estimates"
-
-
-def _records(paths: Sequence, batch_size: int, errors: list) -> Iterable[list[dict]]:
-    from vistance.io import iter_jsonl
-
-    batch: list[dict] = []
-    for path in paths:
-        for lineno, obj in iter_jsonl(path, errors=errors):
-            pid = obj.get("paragraph_id", obj.get("id"))
-            text = obj.get("text")
-            if not isinstance(pid, str) or not pid or not isinstance(text, str):
-                errors.append(InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno))
-                continue
-            date = obj.get("date")
-            batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
-                          "date": date if isinstance(date, str) and date else None, "text": text,
-                          "corpus": str(obj.get("corpus") or Path(path).stem)})
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
 
 
 def predict_corpora(model, paragraphs: Sequence, batch_size: int = 512, n_jobs: int | None = None,
@@ -58,13 +38,13 @@ def predict_corpora(model, paragraphs: Sequence, batch_size: int = 512, n_jobs: 
     """Prediction rows (``analyse_batch``'s, without scores) of every unit, grouped by corpus."""
     from tqdm.auto import tqdm
 
-    from vistance.analysis.run import predict_stream
+    from vistance.analysis.run import iter_paragraph_batches, predict_stream
 
     errors = errors if errors is not None else []
     corpora: deque = deque()
 
     def batches():
-        for b in _records(paragraphs, batch_size, errors):
+        for b in iter_paragraph_batches(paragraphs, batch_size, errors):
             corpora.extend(r["corpus"] for r in b)
             yield [{k: r[k] for k in ("id", "article_id", "date", "text")} for r in b]
 
@@ -96,27 +76,33 @@ class EstimateReport:
                 f"{len(t) - n_ppi - n_few} naive only (no design) -> {self.out_dir}")
 
 
-def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates", gold=None,
-                    designs: Sequence = (), period: str = "quarter", n_boot: int = 1000, level: float = 0.95,
-                    seed: int = 0, population: str = "corpus", min_gold_units: int = 30, min_gold_clusters: int = 20,
-                    min_gold_positive: int = 5, missing: str = "error", pool_only: bool = False,
-                    batch_size: int = 512, n_jobs: int | None = None, counterpart: str = "china",
-                    tones: Sequence[str] = TONES, themes: Sequence[str] = THEMES,
-                    poles: Sequence[str] | None = TONE_POLES, other: str = OTHER, plots: bool = True,
+def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates",
+                    settings: "EstimateConfig | None" = None, analysis: "AnalysisConfig | None" = None, *,
+                    gold=None, designs: Sequence | None = None, seed: int = 0, missing: str = "error",
+                    pool_only: bool = False, schema: LabelSchema | None = None, plots: bool = True,
                     progress: bool | None = None, rows_by_corpus: dict | None = None,
                     strict_designs: bool = True) -> EstimateReport:
     """Predict ``paragraphs`` with ``model`` (a folder or a model object), estimate every corpus, write the outputs.
 
+    ``settings``: ``params.yaml``'s ``estimate`` section (:class:`vistance.config.EstimateConfig`:
+    bootstrap draws, level, population, the minimum gold, the counterpart plotted); ``analysis``: its
+    ``analysis`` section (period, batch size, processes); both default to their defaults.
     ``gold``: a label file (or labels); ``designs``: design files, one per corpus (matched by the
-    design's ``corpus``). Gold with no design is refused; so is a design whose corpus is not among the
-    paragraphs (unless ``strict_designs`` is false: designs of absent corpora are then set aside, as the
-    CLI does with the defaults of ``params.yaml``). ``rows_by_corpus`` (``{corpus: prediction rows}``)
-    skips the prediction.
+    design's ``corpus``; default: ``settings.designs``). Gold with no design is refused; so is a
+    design whose corpus is not among the paragraphs (unless ``strict_designs`` is false: designs of
+    absent corpora are then set aside, as the CLI does with the defaults of ``params.yaml``).
+    ``schema``: the labels (default: the model's, :func:`~vistance.predict.model_schema`).
+    ``rows_by_corpus`` (``{corpus: prediction rows}``) skips the prediction.
     """
     import pandas as pd
 
     from vistance.io import atomic_write, write_json
 
+    from vistance.config import AnalysisConfig, EstimateConfig
+
+    est = settings or EstimateConfig()
+    an = analysis or AnalysisConfig()
+    designs = est.designs if designs is None else designs
     t0 = time.perf_counter()
     loaded = [(str(p), read_design(p)) for p in designs]
     by_corpus: dict[str, tuple] = {}
@@ -149,8 +135,12 @@ def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates"
             from vistance.models import load_model
 
             name, model = str(model), load_model(model)
-        rows_by_corpus = predict_corpora(model, paragraphs, batch_size=batch_size, n_jobs=n_jobs, errors=errors,
+        rows_by_corpus = predict_corpora(model, paragraphs, batch_size=an.batch_size, n_jobs=an.n_jobs, errors=errors,
                                          progress=progress)
+    if schema is None:
+        from vistance.predict import model_schema
+
+        schema = model_schema(model) if model is not None else default_schema()
     absent = sorted(set(by_corpus) - set(rows_by_corpus))
     if absent and strict_designs:
         raise DesignError(f"design for corpus {absent[0]!r} ({by_corpus[absent[0]][0]}) but no unit of that corpus in "
@@ -160,9 +150,9 @@ def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates"
     for corpus in sorted(rows_by_corpus):
         path, design = by_corpus.get(corpus, (None, None))
         res = estimate_shares(rows_by_corpus[corpus], labels if design is not None else None, design, corpus=corpus,
-                              period=period, tones=tones, themes=themes, poles=poles, other=other, n_boot=n_boot,
-                              level=level, seed=seed, population=population, min_gold_units=min_gold_units,
-                              min_gold_clusters=min_gold_clusters, min_gold_positive=min_gold_positive,
+                              period=an.period, schema=schema, n_boot=est.n_boot, level=est.level, seed=seed,
+                              population=est.population, min_gold_units=est.min_gold_units,
+                              min_gold_clusters=est.min_gold_clusters, min_gold_positive=est.min_gold_positive,
                               missing=missing, pool_only=pool_only)
         res.info["design_file"] = path
         if design is None and labels is not None:
@@ -181,6 +171,7 @@ def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates"
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / f"{TABLE_NAME}.csv") as fh:
         table.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
+    population, counterpart = est.population, est.counterpart
     info = {"model": name, "paragraphs": [str(p) for p in paragraphs], "population": population,
             "method": {"ppi++": "prediction-powered estimate, lambda tuned per quantity (PPI++), design-weighted "
                                 "(1/pi); bootstrap-t interval: the gold sample resampled by cluster within strata, "
@@ -195,7 +186,7 @@ def estimate_corpus(model, paragraphs: Sequence, out_dir="experiments/estimates"
     write_json(out / f"{TABLE_NAME}.json", _jsonable(info), sort_keys=False)
     if plots:
         p = plot_naive_vs_corrected(table, out / f"naive_vs_corrected_{counterpart}.png", counterpart=counterpart,
-                                    name=gz.name(counterpart) if counterpart != ALL else ALL, themes=themes)
+                                    name=gz.name(counterpart) if counterpart != ALL else ALL, schema=schema)
         info["plot"] = str(p)
     return EstimateReport(table=table, info=info, out_dir=str(out), seconds=time.perf_counter() - t0, errors=errors)
 
@@ -213,9 +204,19 @@ def _jsonable(obj):
     return obj
 
 
-def plot_naive_vs_corrected(table, path, counterpart: str = "china", quantities=("share_contentious", "coop_index"),
-                            name: str | None = None, themes: Sequence[str] = THEMES, theme: str = ANY_POLICY) -> Path:
-    """Naive against corrected bands of one counterpart: one row of panels per corpus, one per quantity.
+def plotted_quantities(schema: LabelSchema) -> tuple[str, ...]:
+    """The quantities of the naive-vs-corrected figure: the negative pole's share and the index; without
+    poles, the share of each tone other than the no-signal one."""
+    if schema.poles:
+        return f"share_{schema.poles.negative}", "coop_index"
+    return tuple(f"share_{t}" for t in schema.signal_tones)
+
+
+def plot_naive_vs_corrected(table, path, counterpart: str = "china", quantities: Sequence[str] | None = None,
+                            name: str | None = None, schema: LabelSchema | None = None,
+                            theme: str = ANY_POLICY) -> Path:
+    """Naive against corrected bands of one counterpart: one row of panels per corpus, one per quantity
+    (default: :func:`plotted_quantities` of ``schema``, the packaged codebook by default).
 
     By period (theme ``theme``) when the corpus has dated periods for the counterpart, else by theme
     (period ``all``): the project's random gold sample lies in vietnews-fa, which has no dates. Cells
@@ -223,6 +224,9 @@ def plot_naive_vs_corrected(table, path, counterpart: str = "china", quantities=
     """
     from vistance.analysis.plots import _plt, _save
 
+    schema = schema or default_schema()
+    themes = schema.theme_names
+    quantities = tuple(quantities) if quantities is not None else plotted_quantities(schema)
     plt = _plt()
     corpora = [c for c in sorted(set(table["corpus"])) if (table["corpus"].eq(c) & table["counterpart"].eq(counterpart)).any()]
     if not corpora:   # nothing to draw (no unit names the counterpart, or no corpus at all): say so in the figure

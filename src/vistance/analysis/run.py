@@ -13,11 +13,15 @@ Steps, all streaming (memory does not grow with the number of paragraphs):
 4. :func:`write_outputs` writes ``tone_by_counterpart_period_theme.csv``/``.parquet``,
    ``summary.json``, ``predictions.jsonl`` (no text) and PNG plots.
 
-Knobs come from ``params.yaml``: ``analysis.period`` (month | quarter | year),
-``analysis.n_boot``, the top-level ``seed``; optional ``analysis.batch_size``,
-``analysis.n_jobs`` (default: every core for inputs larger than a few batches),
-``analysis.counterparts`` (the counterparts plotted; default: the gazetteer's ``main``) and
-``analysis.corpora`` (keep only paragraphs of these corpora, e.g. ``[news-2024]``).
+The labels (themes, tones, the catch-all and the poles of the cooperation index) are the
+model's (:func:`vistance.predict.model_schema`): a codebook without poles gives a table and a
+summary without the index, and no index figures.
+
+Knobs come from ``params.yaml``'s ``analysis`` section (:class:`vistance.config.AnalysisConfig`,
+passed whole to :func:`analyse_corpus`): ``period`` (month | quarter | year), ``n_boot``,
+``batch_size``, ``n_jobs`` (default: every core for inputs larger than a few batches),
+``counterparts`` (the counterparts plotted; default: the gazetteer's ``main``) and ``corpora``
+(keep only paragraphs of these corpora, e.g. ``[news-2024]``); and the top-level ``seed``.
 """
 from __future__ import annotations
 
@@ -25,51 +29,56 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from vistance.analysis.aggregate import ANY_POLICY, ToneAggregator
 from vistance.analysis.counterparts import Gazetteer, default_gazetteer
 from vistance.errors import InputError, Rejections, VistanceError
 from vistance.io import atomic_write, dumps_line, iter_jsonl, write_json
-from vistance.labels.schema import THEMES, TONES
-from vistance.predict import predict_batches
+from vistance.labels.schema import LabelSchema
+from vistance.predict import model_schema, predict_batches
+
+if TYPE_CHECKING:
+    from vistance.config import AnalysisConfig
 
 TABLE_NAME = "tone_by_counterpart_period_theme"
 PREDICTIONS_NAME = "predictions.jsonl"
 
 
 # -- reading ---------------------------------------------------------------------------
-def iter_paragraph_batches(path, batch_size: int = 512, errors: list | None = None,
+def iter_paragraph_batches(paths, batch_size: int = 512, errors: list | None = None,
                            corpora: Iterable[str] | None = None) -> Iterator[list[dict]]:
-    """Stream a paragraphs JSONL (``paragraph_id``, ``article_id``, ``date``, ``text``; the
-    predict contract's ``id`` is accepted for ``paragraph_id``) in lists of ``batch_size``.
+    """Stream paragraphs JSONL file(s) (``paragraph_id``, ``article_id``, ``date``, ``text``,
+    ``corpus``; the predict contract's ``id`` is accepted for ``paragraph_id``) in lists of
+    ``batch_size`` dicts ``{id, article_id, date, text, corpus}``.
 
-    With ``corpora``, only records whose ``corpus`` field is one of them are kept (the
+    ``paths``: one path or several. A record without a ``corpus`` field belongs to the corpus
+    named by its file's stem. With ``corpora``, only records of these corpora are kept (the
     pipeline's paragraphs mix the seed articles with news-2024). A bad line raises
-    :class:`~vistance.errors.InputError`, or is appended to ``errors`` (and skipped)
-    when a list is given.
+    :class:`~vistance.errors.InputError`, or is appended to ``errors`` (and skipped) when a
+    list is given. The one reader of paragraphs for prediction (``analyze``, ``estimate``).
     """
     keep = set(corpora) if corpora else None
     batch: list[dict] = []
-    for lineno, obj in iter_jsonl(path, errors=errors):
-        pid = obj.get("paragraph_id", obj.get("id"))
-        text = obj.get("text")
-        if not isinstance(pid, str) or not pid or not isinstance(text, str):
-            err = InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno)
-            if errors is None:
-                raise err
-            errors.append(err)
-            continue
-        if keep is not None and obj.get("corpus") not in keep:
-            continue
-        date = obj.get("date")
-        batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
-                      "date": date if isinstance(date, str) and date else None, "text": text})
-        if len(batch) >= batch_size:
-            yield batch
-            batch = []
+    for path in ([paths] if isinstance(paths, (str, os.PathLike)) else paths):
+        for lineno, obj in iter_jsonl(path, errors=errors):
+            pid = obj.get("paragraph_id", obj.get("id"))
+            text = obj.get("text")
+            if not isinstance(pid, str) or not pid or not isinstance(text, str):
+                err = InputError(path, "needs a string 'paragraph_id' (or 'id') and 'text'", lineno)
+                if errors is None:
+                    raise err
+                errors.append(err)
+                continue
+            corpus = str(obj.get("corpus") or Path(path).stem)
+            if keep is not None and corpus not in keep:
+                continue
+            date = obj.get("date")
+            batch.append({"id": pid, "article_id": str(obj.get("article_id") or pid),
+                          "date": date if isinstance(date, str) and date else None, "text": text, "corpus": corpus})
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
     if batch:
         yield batch
 
@@ -79,27 +88,19 @@ def analyse_batch(model, batch: list[dict], gazetteer: Gazetteer | None = None) 
     """Predict and detect counterparts for one batch of ``{id, article_id, date, text}`` dicts.
 
     Returns rows without the text: ``{id, article_id, date, themes, tone, counterparts,
-    scores: {themes: {label: p}, tone: {label: p}}}`` (the predict contract plus metadata).
+    scores: {themes: {label: p}, tone: {label: p}}}`` (the predict contract,
+    :meth:`Scores.records <vistance.models.base.Scores.records>`, plus metadata).
     This is the one function every face calls: the CLI, the notebook, :func:`predict_stream`'s
     workers and the Dask example in ``docs/analysis.md``.
     """
+    if not batch:
+        return []
     gz = gazetteer or default_gazetteer()
     texts = [r["text"] for r in batch]
-    sc = model.predict_proba(texts) if texts else None
-    if sc is None:
-        return []
-    themes = sc.theme_labels()
-    tones = sc.tone_labels()
-    th_scores = np.round(sc.themes, 6).tolist()
-    tone_scores = np.round(sc.tone, 6).tolist()
-    out = []
-    for i, r in enumerate(batch):
-        out.append({
-            "id": r["id"], "article_id": r["article_id"], "date": r["date"],
-            "themes": themes[i], "tone": tones[i], "counterparts": gz.detect(texts[i]),
-            "scores": {"themes": dict(zip(THEMES, th_scores[i])), "tone": dict(zip(TONES, tone_scores[i]))},
-        })
-    return out
+    records = model.predict_proba(texts).records([r["id"] for r in batch])
+    return [{"id": rec["id"], "article_id": r["article_id"], "date": r["date"], "themes": rec["themes"],
+             "tone": rec["tone"], "counterparts": gz.detect(r["text"]), "scores": rec["scores"]}
+            for r, rec in zip(batch, records)]
 
 
 def _analyse_in_worker(context, batch):
@@ -128,15 +129,17 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
                  corpora: Iterable[str] | None = None, engine=None) -> dict:
     """Predict every paragraph of ``paragraphs`` (JSONL path), aggregate, and write the outputs to ``out_dir``.
 
-    Returns the summary (also written as ``summary.json``) with the table under the
-    key ``"table"`` (a ``pandas.DataFrame``, not written into the JSON).
+    The labels are the model's (:func:`~vistance.predict.model_schema`). Returns the summary (also
+    written as ``summary.json``) with the table under the key ``"table"`` (a ``pandas.DataFrame``,
+    not written into the JSON).
     """
     from tqdm.auto import tqdm
 
     gz = gazetteer or default_gazetteer()
+    schema = model_schema(model)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    agg = ToneAggregator(period)
+    agg = ToneAggregator(period, schema)
     bar = tqdm(desc="analyse", unit="para", disable=None if progress is None else not progress)
     t0 = time.perf_counter()
     info: dict = {}
@@ -155,7 +158,7 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
     summary = build_summary(agg, table, gz, period=period, n_boot=n_boot, seed=seed, paragraphs=str(paragraphs),
                             model_name=model_name, model_kind=getattr(model, "kind", type(model).__name__),
                             counterparts=counterparts)
-    write_outputs(table, summary, out_dir, gz, counterparts=summary["main_counterparts"], plots=plots)
+    write_outputs(table, summary, out_dir, gz, counterparts=summary["main_counterparts"], plots=plots, schema=schema)
     summary["files"] = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
     summary["table"] = table
     summary["_seconds"] = seconds
@@ -163,7 +166,7 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
     return summary
 
 
-def _cell(table, cp, period="all", theme=ANY_POLICY) -> dict | None:
+def _cell(table, cp, schema: LabelSchema, period="all", theme=ANY_POLICY) -> dict | None:
     sel = table[(table["counterpart"] == cp) & (table["period"] == period) & (table["theme"] == theme)]
     if sel.empty:
         return None
@@ -172,16 +175,18 @@ def _cell(table, cp, period="all", theme=ANY_POLICY) -> dict | None:
     def num(x):
         return None if x != x else round(float(x), 4)  # NaN -> null
 
-    return {"paragraphs": int(r["n_paragraphs"]), "articles": int(r["n_articles"]),
-            "cooperative": int(r["n_cooperative"]), "contentious": int(r["n_contentious"]),
-            "neutral": int(r["n_neutral"]), "coop_index": num(r["coop_index"]),
-            "low": num(r["coop_index_low"]), "high": num(r["coop_index_high"])}
+    out = {"paragraphs": int(r["n_paragraphs"]), "articles": int(r["n_articles"]),
+           **{t: int(r[f"n_{t}"]) for t in schema.tones}}
+    if schema.poles:
+        out.update(coop_index=num(r["coop_index"]), low=num(r["coop_index_low"]), high=num(r["coop_index_high"]))
+    return out
 
 
 def build_summary(agg: ToneAggregator, table, gz: Gazetteer, period: str, n_boot: int, seed: int,
                   paragraphs: str, model_name: str | None, model_kind: str,
                   counterparts: list[str] | None = None, min_paragraphs: int = 1) -> dict:
     """What ran and the headline numbers (deterministic: no timings, no host details)."""
+    schema = agg.schema
     periods = sorted(set(table["period"]) - {"all"})
     present = [c for c, n in sorted(agg.paragraphs_by_counterpart.items(), key=lambda kv: (-kv[1], kv[0]))
                if n >= min_paragraphs]
@@ -195,19 +200,22 @@ def build_summary(agg: ToneAggregator, table, gz: Gazetteer, period: str, n_boot
         "units_read": agg.units, "units_dated": agg.units - agg.undated, "units_undated_skipped": agg.undated,
         "units_dated_with_counterpart": agg.with_counterpart,
         "date_range": agg.dates or None, "periods": periods,
-        "tone_counts_dated": {t: int(agg.tones.get(t, 0)) for t in TONES},
+        "tone_counts_dated": {t: int(agg.tones.get(t, 0)) for t in schema.tones},
         "mentions_all_units": dict(sorted(agg.mentions_by_counterpart.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "overall": {"policy_paragraphs": _cell(table, "all"), "all_paragraphs": _cell(table, "all", theme="all")},
+        "overall": {"policy_paragraphs": _cell(table, "all", schema),
+                    "all_paragraphs": _cell(table, "all", schema, theme="all")},
         "main_counterparts": main,
         "counterparts": {c: {"name": gz.name(c), "name_vi": gz.name(c, "vi"),
-                             "policy_paragraphs": _cell(table, c), "all_paragraphs": _cell(table, c, theme="all")}
+                             "policy_paragraphs": _cell(table, c, schema),
+                             "all_paragraphs": _cell(table, c, schema, theme="all")}
                          for c in present},
     }
 
 
 def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: list[str],
-                  plots: bool = True) -> list[Path]:
-    """The table as CSV and Parquet, ``summary.json`` and (with ``plots``) the PNG figures."""
+                  plots: bool = True, schema: LabelSchema | None = None) -> list[Path]:
+    """The table as CSV and Parquet, ``summary.json`` and (with ``plots``) the PNG figures (the
+    cooperation-index ones only when ``schema``, default the packaged codebook, has poles)."""
 
     out_dir = Path(out_dir)
     paths = [out_dir / f"{TABLE_NAME}.csv", out_dir / f"{TABLE_NAME}.parquet", out_dir / "summary.json"]
@@ -222,12 +230,19 @@ def write_outputs(table, summary: dict, out_dir, gz: Gazetteer, counterparts: li
         return paths
     from vistance.analysis import plots as figures
 
+    schema = figures._schema(schema)
+    index = figures.has_index(schema)
     names = {c: gz.name(c) for c in set(table["counterpart"])}
-    paths.append(figures.coop_index_timeseries(table, counterparts, out_dir / "coop_index_by_period.png", names=names))
-    focus = "china" if "china" in set(table["counterpart"]) else (counterparts[0] if counterparts else None)
+    if index:
+        paths.append(figures.coop_index_timeseries(table, counterparts, out_dir / "coop_index_by_period.png",
+                                                   names=names, schema=schema))
+    focus = counterparts[0] if counterparts else None   # the first counterpart plotted (gazetteer `main` order)
     if focus:
-        paths.append(figures.theme_tone_heatmap(table, focus, out_dir / f"theme_tone_heatmap_{focus}.png", names=names))
-        paths.append(figures.coop_index_by_theme(table, focus, out_dir / f"coop_index_by_theme_{focus}.png", names=names))
+        paths.append(figures.theme_tone_heatmap(table, focus, out_dir / f"theme_tone_heatmap_{focus}.png", names=names,
+                                                schema=schema))
+        if index:
+            paths.append(figures.coop_index_by_theme(table, focus, out_dir / f"coop_index_by_theme_{focus}.png",
+                                                     names=names, schema=schema))
     return paths
 
 
@@ -254,19 +269,22 @@ class AnalysisReport:
                 f"name a counterpart -> {self.out_dir}")
 
 
-def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", period: str = "quarter", n_boot: int = 500,
-                   seed: int = 0, n_jobs: int | None = None, batch_size: int = 512,
-                   counterparts: list[str] | None = None, corpora: Iterable[str] | None = None,
-                   progress: bool | None = None, plots: bool = True, engine=None,
+def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", settings: "AnalysisConfig | None" = None, *,
+                   seed: int = 0, progress: bool | None = None, plots: bool = True, engine=None,
                    scheduler: str | None = None) -> AnalysisReport:
     """:func:`run_analysis` from a model folder (or a loaded model); bad input lines are collected, not fatal.
 
     ``model``: a model folder (loaded with :func:`vistance.models.load_model`) or a model object.
-    The knobs are those of ``params.yaml``'s ``analysis`` section (:class:`vistance.config.AnalysisConfig`).
+    ``settings``: ``params.yaml``'s ``analysis`` section (:class:`vistance.config.AnalysisConfig`;
+    default: its defaults; its ``model`` is not read here). ``seed``: the pipeline's seed.
     ``engine``: ``"local"`` (default) or ``"dask"`` (a model folder is needed: each worker loads it;
     ``scheduler``: a ``tcp://HOST:PORT`` address, default a local cluster; see :mod:`vistance.predict_dask`),
     or an open :class:`~vistance.predict_dask.DaskEngine`.
     """
+    if settings is None:
+        from vistance.config import AnalysisConfig
+
+        settings = AnalysisConfig()
     if not Path(paragraphs).is_file():
         raise VistanceError(f"{paragraphs}: no such paragraphs file (run `vistance ingest` first)")
     name = None
@@ -285,9 +303,11 @@ def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", period: st
     try:
         if own is not None:
             own.open()
-        s = run_analysis(model, paragraphs, out_dir, period=period, n_boot=n_boot, seed=seed, n_jobs=n_jobs,
-                         batch_size=batch_size, counterparts=counterparts, corpora=corpora, model_name=name,
-                         errors=errors, progress=progress, plots=plots, engine=engine)
+        s = run_analysis(model, paragraphs, out_dir, period=settings.period, n_boot=settings.n_boot, seed=seed,
+                         n_jobs=settings.n_jobs, batch_size=settings.batch_size, counterparts=settings.counterparts,
+                         gazetteer=Gazetteer.load(settings.gazetteer) if settings.gazetteer else None,
+                         corpora=settings.corpora, model_name=name, errors=errors, progress=progress, plots=plots,
+                         engine=engine)
     finally:
         if own is not None:
             own.close()

@@ -1,17 +1,35 @@
 """The dataset card ``labels/README.md`` (datasheet form), regenerated from the data."""
 from __future__ import annotations
 
-import functools
-
 from collections import Counter
 from pathlib import Path
 
+from vistance.corpus.registry import corpora_with_role, corpus_of, cross_corpus_split, report_path
 from vistance.io import read_json, read_jsonl
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema, default_schema
+
+
+def _labels(params: dict):
+    """The ``labels`` section of ``params``, typed (its defaults are :class:`vistance.config.LabelsConfig`'s)."""
+    from vistance.config import LabelsConfig
+
+    return LabelsConfig.model_validate(params.get("labels") or {})
+
+
+def _guide(lab) -> str:
+    """The codebook document the cards cite: its prose (``labels.guide``) if present, else the codebook file."""
+    return lab.guide if Path(lab.guide).is_file() else (lab.codebook or "the packaged default codebook")
+
+
+def _process_text(lab) -> str:
+    """The "Annotation process" paragraph: the project's own account (``labels.process``), never a guess."""
+    text = Path(lab.process).read_text(encoding="utf-8").strip() if Path(lab.process).is_file() else ""
+    return text or (f"How the gold labels were made is not described here: `{lab.process}` (params.yaml "
+                    "`labels.process`) should say who judged them, following which codebook, and how they were checked.")
 
 
 def _load(path):
-    return read_json(path, missing_ok=True)
+    return read_json(path, missing_ok=True) if path else None
 
 
 def _count_jsonl(path) -> list[dict]:
@@ -19,14 +37,43 @@ def _count_jsonl(path) -> list[dict]:
 
 
 def corpus_facts(path) -> str:
-    """``PATH, N articles (first … last date, K outlets)`` of an ``articles.jsonl``, or that it was absent."""
+    """``PATH, N articles (first … last date, K outlets)`` of an ``articles.jsonl``, or that it was absent
+    (a corpus whose articles carry no ``source`` says "no outlet field", not "0 outlets")."""
     if not path or not Path(path).is_file():
         return f"`{path}` (not present where this card was written)"
     rows = read_jsonl(path)
     dates = sorted(r["date"] for r in rows if r.get("date"))
     outlets = {r["source"] for r in rows if r.get("source")}
     span = f"{dates[0][:7]} … {dates[-1][:7]}, " if dates else ""
-    return f"`{path}`, {len(rows)} articles ({span}{len(outlets)} outlets)"
+    return f"`{path}`, {len(rows)} articles ({span}{f'{len(outlets)} outlets' if outlets else 'no outlet field'})"
+
+
+def _corpora(params: dict) -> list:
+    """The ``corpora`` entries of ``params`` (the defaults when it has none)."""
+    from vistance.config import CorpusEntry, _corpora_entries
+    from vistance.corpus.registry import default_corpora
+
+    given = params.get("corpora")
+    return [CorpusEntry.model_validate(e) for e in _corpora_entries(given)] if given else default_corpora()
+
+
+def collection_lines(corpora) -> list[str]:
+    """One line per corpus: its ``card`` template (``{facts}``, ``{articles}``, ``{source}``, ``{window}``,
+    ``{name}``) filled in, or its facts."""
+    from vistance.corpus import registry
+
+    L = []
+    for e in corpora:
+        path = registry.articles_path(e)
+        facts = lambda p=path: corpus_facts(p)  # noqa: E731  (read only when the template asks)
+        fields = {"name": e.name, "source": e.source, "window": registry.sentence_window(e)}
+        template = e.card or "{facts}"
+        if "{facts}" in template:
+            fields["facts"] = facts()
+        if "{articles}" in template:
+            fields["articles"] = len(registry._article_ids(e.name, e.source))
+        L.append(f"- `{e.name}`: " + template.format(**fields))
+    return L
 
 
 def codebook_agreement_lines(agreement: dict) -> list[str]:
@@ -44,22 +91,23 @@ def codebook_agreement_lines(agreement: dict) -> list[str]:
 
 def provenance_lines(params: dict, gold: list[dict]) -> list[str]:
     """Codebook versions, the v2 re-check, the cross-corpus test set and the active-learning rounds, from the files."""
-    lab = params.get("labels", {})
+    lab = _labels(params)
     L: list[str] = []
     versions = Counter(str(r.get("codebook") or "1") for r in gold)
     if versions:
         L.append("- Codebook versions of the gold labels: " + ", ".join(f"v{k} {v}" for k, v in sorted(versions.items()))
-                 + " (`codebook` field; `labels/CODEBOOK.md`).")
+                 + f" (`codebook` field; `{_guide(lab)}`).")
     recheck = [r for r in _count_jsonl("labels/corrections.jsonl") if str(r.get("flag", "")).startswith("codebook-v2")]
     if recheck:
         corrected = sum(r.get("decision") == "correct" for r in recheck)
         L.append(f"- Codebook-v2 re-check: {len(recheck)} earlier labels re-read under v2, {corrected} corrected "
                  "(`labels/corrections.jsonl`, each with its reason).")
-    held = _load((params.get("dataset") or {}).get("crosscorpus_test") or "labels/vietnews_test_articles.json")
-    if held and held.get("articles"):
-        L.append(f"- Cross-corpus test set (split `test_vietnews`): {len(held['articles'])} whole `{held.get('corpus', '?')}` "
+    held = _load((params.get("dataset") or {}).get("crosscorpus_test"))
+    split = cross_corpus_split(_corpora(params))
+    if held and held.get("articles") and split:
+        L.append(f"- Cross-corpus test set (split `{split}`): {len(held['articles'])} whole `{held.get('corpus', '?')}` "
                  f"articles (at least {held.get('min_units', '?')} units), chosen by {held.get('chosen_by', 'seeded random draw')}.")
-    rounds = _count_jsonl(Path(lab.get("gold", "labels/gold.jsonl")).parent / "active_rounds.jsonl")
+    rounds = _count_jsonl(Path(lab.gold).parent / "active_rounds.jsonl")
     if rounds:
         L.append(f"- Active-learning rounds: {len(rounds)} (" + "; ".join(
             f"round {r.get('round')}: {r.get('selected')} units by `{r.get('strategy')}` from a pool of {r.get('pool')}"
@@ -81,18 +129,23 @@ def corpus_split_lines(stats: dict | None) -> list[str]:
     return L
 
 
-def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None) -> str:
-    lab = params.get("labels", {})
-    gold = _count_jsonl(lab.get("gold", "labels/gold.jsonl"))
-    adjud = _count_jsonl(lab.get("adjudication", "labels/adjudication.jsonl"))
-    silver_stats = _load(Path(lab.get("silver_dir", "labels/silver")) / "stats.json")
-    ingest = _load("data/processed/ingest_report.json")
+def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None,
+                        schema: LabelSchema | None = None) -> str:
+    """``labels/README.md`` from the files that ran; ``schema``: the dataset's codebook (``None``: the
+    packaged default)."""
+    schema = schema or default_schema()
+    themes, tones = schema.theme_names, schema.tone_names
+    lab = _labels(params)
+    gold = _count_jsonl(lab.gold)
+    adjud = _count_jsonl(lab.adjudication)
+    silver_stats = _load(Path(lab.silver_dir) / "stats.json")
+    corpora_list = _corpora(params)
+    training = corpora_with_role(corpora_list, "training") or corpora_list
+    ingest = _load(report_path(training[0])) if training else None
     annotators = Counter(r["annotator"] for r in gold)
     theme_counts = Counter(t for r in gold for t in r["themes"])
     tone_counts = Counter(r["tone"] for r in gold)
-    seed_dir = Path(params.get("corpus", {}).get("seeds", "data/raw"))
-    seed_ids = {f.stem for f in seed_dir.glob("*.txt")}
-    corpora = Counter(_corpus_of(r["paragraph_id"].rsplit("/p", 1)[0], seed_ids) for r in gold)
+    corpora = Counter(corpus_of(r["paragraph_id"].rsplit("/p", 1)[0], corpora_list) for r in gold)
     yaml = ["---", "language: [vi]", "license: other", "license_name: labels-mit-text-not-included",
             "task_categories: [text-classification]", "task_ids: [multi-label-classification, sentiment-classification]",
             "pretty_name: vistance gold labels (Vietnamese political-news themes and tone)",
@@ -100,52 +153,39 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
             "tags: [vietnamese, political-news, diplomacy, stance]", "---", ""]
     L = ["# vistance gold labels", "",
          "Paragraph-level labels of Vietnamese diplomatic and political news: policy **themes** (multi-label) and "
-         "**tone** toward the other party (`cooperative` / `contentious` / `neutral`, friction wins). This card is "
+         f"**tone** toward the other party ({' / '.join(f'`{t}`' for t in tones)}"
+         f"{', friction wins' if schema.precedence else ''}). This card is "
          "regenerated by `vistance cards` in `dvc repro`; edit the generator, not this file.", "",
          "## Motivation", "",
          "Computational social scientists ask how Vietnamese coverage of foreign relations shifts between cooperation "
          "and contention, by counterpart and policy field. Models for that need paragraph-level gold labels judged "
-         "against one codebook (`labels/CODEBOOK.md`), with measured agreement.", "",
+         f"against one codebook (`{_guide(lab)}`), with measured agreement.", "",
          "## Composition", "",
-         f"- **{len(gold)} gold paragraphs** in `labels/gold.jsonl` ({', '.join(f'{k}: {v}' for k, v in sorted(corpora.items()))}).",
+         f"- **{len(gold)} gold paragraphs** in `{lab.gold}` ({', '.join(f'{k}: {v}' for k, v in sorted(corpora.items()))}).",
          "- Each record: `paragraph_id, text_sha1, themes, tone, annotator, annotated_at` (+ optional `note`). "
          "The text is **not** included: it is re-created by `vistance ingest` from the source corpora, and `text_sha1` "
          "proves it is the text that was judged (a changed text makes the label *stale* and `vistance labels check` fails).", "",
          "| theme | gold paragraphs |", "|---|---|"]
-    L += [f"| `{t}` | {theme_counts.get(t, 0)} |" for t in THEMES]
+    L += [f"| `{t}` | {theme_counts.get(t, 0)} |" for t in themes]
     L += ["", "| tone | gold paragraphs |", "|---|---|"]
-    L += [f"| `{t}` | {tone_counts.get(t, 0)} |" for t in TONES]
+    L += [f"| `{t}` | {tone_counts.get(t, 0)} |" for t in tones]
     if stats:
         L += ["", "### Splits (article-grouped, seeded; no article in two splits)", "",
-              "| split | paragraphs | articles | " + " | ".join(TONES) + " |", "|---|---|---|" + "---|" * len(TONES)]
+              "| split | paragraphs | articles | " + " | ".join(tones) + " |", "|---|---|---|" + "---|" * len(tones)]
         for s, v in stats["splits"].items():
-            L.append(f"| {s} | {v['paragraphs']} | {v['articles']} | " + " | ".join(str(v['tone'][t]) for t in TONES) + " |")
+            L.append(f"| {s} | {v['paragraphs']} | {v['articles']} | " + " | ".join(str(v['tone'][t]) for t in tones) + " |")
         L += corpus_split_lines(stats)
         j = stats.get("join", {})
         if j.get("missing"):
             L.append(f"\n{j['missing']} gold label(s) were not joined in this run: their paragraphs are in a corpus "
                      "that was not present on the machine that built the dataset.")
-    L += ["", "## Collection", "",
-          f"- `seeds`: the {len(seed_ids)} seed article(s) bundled in `{seed_dir}/`.",
-          f"- `news-2024`: {corpus_facts(params.get('corpus', {}).get('news2024'))}, "
-          "collected from a public repository of Google-Trends-linked news (`vistance corpus fetch news-2024` "
-          "rebuilds it from the pinned upstream archive, hash-verified). Paragraphs to annotate were **sampled** "
-          "(not labelled) by `vistance annotate export`: whole articles ranked by foreign-affairs cue density, plus "
-          "random top-ups for rare themes (`labels/sampling.py`). Keywords decided what was read, never the label.",
-          f"- `vietnews-fa`: {corpus_facts(params.get('corpus', {}).get('vietnews'))}; its unit is a window of up to "
-          f"{params.get('corpus', {}).get('vietnews_sentence_window', 3)} consecutive sentences (the corpus has no paragraphs).",
-          ]
+    L += ["", "## Collection", ""] + collection_lines(corpora_list)
     L += provenance_lines(params, gold)
     if ingest:
         L.append(f"- Cleaning (`vistance ingest`) kept {ingest['paragraphs']} paragraphs and dropped: "
                  + ", ".join(f"{k} {v}" for k, v in ingest["dropped"].items()) + ".")
     L += ["", "## Annotation process", "",
-          "Every gold paragraph was read and judged against `labels/CODEBOOK.md` by an annotator; no keyword rule or "
-          "trained model produced a gold label. The annotators were independent AI annotation agents, each given the "
-          "codebook and a batch of paragraphs (whole articles, for context), instructed to judge each paragraph "
-          "themselves and forbidden to use programs that assign labels; a second agent coded a random subset blind, "
-          "and a third adjudicated disagreements. Treat the labels accordingly: consistent with the codebook, "
-          "not a substitute for expert human coders on contested cases.", "",
+          _process_text(lab), "",
           "| annotator | gold paragraphs (after adjudication) |", "|---|---|"]
     L += [f"| {a} | {n} |" for a, n in sorted(annotators.items())]
     if agreement and agreement.get("n"):
@@ -168,16 +208,18 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
         chosen = Counter(r.get("chosen", "?") for r in adjud)
         L += ["", f"{len(adjud)} disagreements were adjudicated by a third reader who saw both codings and the codebook "
               f"(`labels/adjudication.jsonl`, each with its reason): " + ", ".join(f"{k} {v}" for k, v in sorted(chosen.items())) + "."]
+    fallback = "/".join(f"`{t}`" for t in (schema.catch_all, schema.no_signal) if t)   # catch-all theme / no-signal tone
     L += ["", "## Known noise", "",
           "- Some non-paragraphs survive cleaning (sub-headings with final punctuation, merged teaser widgets); annotators "
-          "marked them with `note: \"not a paragraph\"` and they carry `other`/`neutral`.",
+          "marked them with `note: \"not a paragraph\"`" + (f" and they carry {fallback}." if fallback else "."),
           "- Hard boundaries: diplomatic appeals about the sea (rule 6) vs implied tension (rule 7); rivalry wording "
           "without a reported dispute; domestic politics with a foreign angle; passing mentions of a theme.",
-          "- The news-2024 sample over-represents foreign-affairs articles by design; label shares are not corpus shares."]
+          *(f"- The {e.name} sample over-represents foreign-affairs articles by design; label shares are not corpus "
+            "shares." for e in training if e.source == "upstream")]
     if silver_stats:
         L += ["", "## Silver labels (kept apart)", "",
               f"`labels/silver/` holds labels from keyword labelling functions applied to {silver_stats.get('units', '?')} "
-              "units of `vietnews-fa`. They are never mixed into gold or evaluation. Measured against gold:", "",
+              f"units of `{silver_stats.get('corpus', '?')}`. They are never mixed into gold or evaluation. Measured against gold:", "",
               "| label | coverage on gold | precision on gold |", "|---|---|---|"]
         for k, v in silver_stats.get("lf_vs_gold", {}).items():
             L.append(f"| {k} | {v['coverage']:.3f} | {v['precision']:.3f} |")
@@ -190,25 +232,12 @@ def render_dataset_card(params: dict, stats: dict | None, agreement: dict | None
     return "\n".join(yaml + L)
 
 
-def write_dataset_card(params: dict, stats_path, agreement_path, out) -> Path:
-    text = render_dataset_card(params, _load(stats_path), _load(agreement_path))
+def write_dataset_card(params: dict, stats_path, agreement_path, out, schema: LabelSchema) -> Path:
+    """Write the dataset card (``schema``: the dataset's codebook) to ``out``."""
+    text = render_dataset_card(params, _load(stats_path), _load(agreement_path), schema)
     from vistance.io import atomic_write
 
     out = Path(out)
     with atomic_write(out) as fh:
         fh.write(text)
     return out
-
-
-def _corpus_of(article_id: str, seed_ids: set[str]) -> str:
-    """Which collection an article id belongs to: the seeds, vietnews-fa (its committed manifest) or news-2024."""
-    if article_id in seed_ids:
-        return "seeds"
-    return "vietnews-fa" if article_id in _vietnews_ids() else "news-2024"
-
-
-@functools.lru_cache(maxsize=1)
-def _vietnews_ids() -> frozenset:
-    from vistance.corpus.fetch import load_manifest
-
-    return frozenset(a["id"] for a in load_manifest("vietnews-fa")["articles"])

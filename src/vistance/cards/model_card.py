@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema
 
 
 def _checkpoint_note(checkpoint: str) -> str:
@@ -14,7 +14,7 @@ def _checkpoint_note(checkpoint: str) -> str:
     folder = Path(checkpoint)
     if not folder.is_dir():
         return f"Built on `{checkpoint}`."
-    from vistance.models.e5_checkpoint import checkpoint_provenance
+    from vistance.checkpoints.e5 import checkpoint_provenance
 
     prov = checkpoint_provenance(folder)
     if prov.get("source") == "vistance":
@@ -49,9 +49,9 @@ def training_data_sentence(dataset_stats: dict | None) -> str:
     return f"Trained and evaluated on {n} gold paragraphs of Vietnamese news in {arts} articles{outlets}."
 
 
-def rare_themes_sentence(per_theme: dict, min_support: int = 20) -> str:
+def rare_themes_sentence(per_theme: dict, schema: LabelSchema, min_support: int = 20) -> str:
     """The themes whose test support is too small for a precise F1, from the metrics that ran."""
-    rare = [t for t in THEMES if t in per_theme and per_theme[t].get("support", 0) < min_support]
+    rare = [t for t in schema.theme_names if t in per_theme and per_theme[t].get("support", 0) < min_support]
     if not rare:
         return f"Every theme has at least {min_support} test paragraphs; per-theme F1 still carries the CIs' uncertainty."
     return ("Themes with fewer than " f"{min_support} test paragraphs ("
@@ -59,24 +59,23 @@ def rare_themes_sentence(per_theme: dict, min_support: int = 20) -> str:
             + ") have imprecise F1.")
 
 
-SPLIT_TEXT = {   # what each generalisation split of metrics/<name>.json is, for the card
-    "train_news2024_test_vietnews": "cross-corpus: re-fitted on the 2024–25 news of the other outlets, tested on vietnews-fa (2016–19)",
-    "train_both_test_vietnews": "cross-corpus, trained on both collections, tested on the vietnews-fa test articles",
-    "train_news2024_test_seeds": "cross-time: re-fitted on the 2024–25 news of the other outlets, tested on the 2025–26 seed articles",
-}
+def _split_text(split: str, corpora=None) -> str:
+    """What a generalisation split of metrics/<name>.json is, in words (from ``corpora``; None: the defaults)."""
+    from vistance.corpus.registry import split_descriptions
 
-
-def _split_text(split: str) -> str:
     if split.startswith("heldout_source_"):
         return f"held-out outlet `{split[len('heldout_source_'):]}` (one re-fit that saw none of the held-out outlets)"
-    return SPLIT_TEXT.get(split, split)
+    return split_descriptions(corpora).get(split, split)
 
 
-def generalisation_rows(metrics: dict) -> list[tuple[str, dict]]:
+def generalisation_rows(metrics: dict, corpora=None) -> list[tuple[str, dict]]:
     """``(split, summary)`` of every split on news the model was not trained on, cross-corpus first."""
+    from vistance.corpus.registry import cross_corpus_tests, key
+
+    cross = tuple(f"test_{key(e)}" for e in cross_corpus_tests(corpora))
     rows = {**(metrics.get("generalisation") or {}), **(metrics.get("cross_corpus") or {})}
     return sorted(((k, v) for k, v in rows.items() if isinstance(v, dict) and "tone_macro_f1" in v),
-                  key=lambda kv: (not kv[0].endswith("test_vietnews"), kv[0]))
+                  key=lambda kv: (not (cross and kv[0].endswith(cross)), kv[0]))
 
 
 def generalisation_lines(metrics: dict) -> list[str]:
@@ -109,7 +108,7 @@ def _base_model(checkpoint: str | None) -> str | None:
         return None
     folder = Path(checkpoint)
     if folder.is_dir():
-        from vistance.models.e5_checkpoint import checkpoint_provenance
+        from vistance.checkpoints.e5 import checkpoint_provenance
 
         original = checkpoint_provenance(folder).get("original_model")
         return original if original and "/" in str(original) and not Path(str(original)).exists() else None
@@ -152,8 +151,16 @@ def training_recipe_lines(train_info: dict, metrics: dict) -> list[str]:
     return L
 
 
+def _tone_rule(schema: LabelSchema) -> str:
+    """``"; friction wins"`` when the codebook orders its tones (the first tone present decides)."""
+    return "; friction wins" if schema.precedence else ""
+
+
 def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict,
-                      dataset_stats: dict | None) -> str:
+                      dataset_stats: dict | None, schema: LabelSchema, *, gold: str = "labels/gold.jsonl",
+                      dataset_card: str = "labels/README.md") -> str:
+    """The card of model ``name`` (``schema``: the label set it learned, in column order; ``gold`` and
+    ``dataset_card``: the files the card points to)."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from vistance.models import model_class
@@ -188,7 +195,8 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
     per_tone = metrics["tone"]["per_class"]
     L = [f"# vistance-{name}", "",
          f"Classifies a paragraph of Vietnamese political/diplomatic news into policy **themes** (multi-label: "
-         f"{', '.join(f'`{t}`' for t in THEMES)}) and a **tone** ({', '.join(f'`{t}`' for t in TONES)}; friction wins). "
+         f"{', '.join(f'`{t}`' for t in schema.theme_names)}) and a **tone** "
+         f"({', '.join(f'`{t}`' for t in schema.tone_names)}{_tone_rule(schema)}). "
          f"This model is {capabilities.card_text}.", ""]
     note = _checkpoint_note(checkpoint) if checkpoint else ""
     if note:
@@ -201,11 +209,11 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
     for key in ("tone_macro_f1", "tone_accuracy", "themes_sample_f1", "themes_micro_f1", "themes_macro_f1"):
         L.append(f"| {key} | {h[key]['value']:.3f} | [{h[key]['low']:.3f}, {h[key]['high']:.3f}] |")
     L += ["", "| theme | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for t in THEMES:
+    for t in schema.theme_names:
         v = per_theme[t]
         L.append(f"| {t} | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} | {v['support']} |")
     L += ["", "| tone | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for t in TONES:
+    for t in schema.tone_names:
         v = per_tone[t]
         L.append(f"| {t} | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} | {v['support']} |")
     gen = metrics.get("generalisation") or {}
@@ -221,7 +229,7 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
     L += ["", "## Training data", ""]
     if dataset_stats:
         tr = dataset_stats["splits"].get("train", {})
-        L.append(f"Gold paragraphs of `labels/gold.jsonl` (see the dataset card `labels/README.md`): train split "
+        L.append(f"Gold paragraphs of `{gold}` (see the dataset card `{dataset_card}`): train split "
                  f"{tr.get('paragraphs')} paragraphs from {tr.get('articles')} articles.")
     L.append(f"Training took {train_info.get('train_seconds', '?')} s on the machine that ran the pipeline. "
              f"Hyper-parameters: `{json.dumps(spec, ensure_ascii=False, sort_keys=True)}`.")
@@ -232,9 +240,10 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
           "## Limitations", "",
           f"- {training_data_sentence(dataset_stats)} Other outlets, years and genres (opinion, social media) "
           "will score lower — see the held-out-source rows.",
-          "- Tone is about relations between parties and follows the codebook's \"friction wins\" rule; it is not "
-          "sentiment and not the writer's attitude.",
-          f"- {rare_themes_sentence(per_theme)}",
+          "- Tone is about relations between parties" + (" and follows the codebook's \"friction wins\" rule"
+                                                          if schema.precedence else "")
+          + "; it is not sentiment and not the writer's attitude.",
+          f"- {rare_themes_sentence(per_theme, schema)}",
           "- Not for decisions about individuals or for content moderation.", "",
           "## How to use", "", "```bash",
           f"vistance predict --model experiments/models/{name} --input paragraphs.jsonl --output predictions.jsonl",
@@ -243,26 +252,25 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
     return str(card)
 
 
-def write_model_cards(params: dict, experiments="experiments", names=None) -> list[Path]:
-    """One card per evaluated model under ``experiments/cards/<name>/README.md``.
+def write_model_cards(experiments, models: dict[str, tuple[str, dict]], schema: LabelSchema,
+                      dataset_stats: dict | None, **paths) -> list[Path]:
+    """One card per evaluated model under ``<experiments>/cards/<name>/README.md``.
 
-    ``names``: the models to describe (default: every entry of ``params["models"]`` with metrics).
+    ``models``: ``{name: (kind, constructor kwargs)}`` of the models to describe (those without
+    ``metrics/<name>.json`` are skipped); ``schema``: their label set (the dataset's);
+    ``dataset_stats``: ``data/dataset_stats.json``'s content, if any; ``paths``: ``gold`` and
+    ``dataset_card`` of :func:`render_model_card`.
     """
-    from vistance.config import model_params
-
     exp = Path(experiments)
-    stats_path = Path("data/dataset_stats.json")
-    stats = json.loads(stats_path.read_text()) if stats_path.exists() else None
     out = []
-    for name in (params.get("models", {}) if names is None else names):
+    for name, (kind, spec) in models.items():
         mpath = exp / "metrics" / f"{name}.json"
         if not mpath.exists():
             continue
-        kind, spec = model_params(params, name)
         metrics = json.loads(mpath.read_text(encoding="utf-8"))
         trp = exp / "models" / f"{name}.train.json"
         train_info = json.loads(trp.read_text()) if trp.exists() else {}
-        text = render_model_card(name, kind, spec, metrics, train_info, stats)
+        text = render_model_card(name, kind, spec, metrics, train_info, dataset_stats, schema, **paths)
         p = exp / "cards" / name / "README.md"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")

@@ -24,6 +24,16 @@ def config(path):
     return load_config(path)
 
 
+def label_schema(path):
+    """The label schema (``labels.codebook``) of ``--params``; the packaged default codebook when
+    the default ``params.yaml`` is absent (commands that only read and write label files)."""
+    from vistance.labels.schema import default_schema
+
+    if path == PARAMS[1]["default"] and not Path(path).is_file():
+        return default_schema()
+    return config(path).schema()
+
+
 def paragraphs_or_none(path):
     from vistance.corpus import read_paragraphs
 

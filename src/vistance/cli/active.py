@@ -9,13 +9,10 @@ def cmd_simulate_active(a) -> int:
 
     cfg = config(a.params)
     al = cfg.active_learning
-    params = cfg.as_params()
-    spec = dict(params["models"][al.model])
-    kind = spec.pop("kind")
-    spec.pop("evaluate", None)
+    kind, spec = cfg.model_spec(al.model)
     rep = run_simulation(dataset_dir=a.dataset, model_kind=kind, model_spec=spec, out_dir=a.out,
                          strategies=al.strategies, budgets=al.budgets, seeds=al.seeds, start=al.start, step=al.step,
-                         goal_fraction=al.goal_fraction, progress=note if a.verbose else None)
+                         goal_fraction=al.goal_fraction, progress=note if a.verbose else None, corpora=cfg.corpora)
     note(f"active-learning simulation: recommended strategy {rep.verdict.get('recommended')} -> {a.out}")
     return OK
 

@@ -9,9 +9,7 @@ def cmd_analyze(a) -> int:
 
     cfg = config(a.params)
     an = cfg.analysis
-    report = analyse_corpus(a.model or an.model, a.paragraphs, a.out, period=an.period, n_boot=an.n_boot,
-                            seed=cfg.seed, n_jobs=an.n_jobs, batch_size=an.batch_size,
-                            counterparts=an.counterparts, corpora=an.corpora, engine=a.engine,
+    report = analyse_corpus(a.model or an.model, a.paragraphs, a.out, an, seed=cfg.seed, engine=a.engine,
                             scheduler=a.scheduler)
     for e in report.errors:
         err(str(e))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, err, note, paragraphs_or_none, refuse_overwriting_inputs, same_file
+from vistance.cli._common import (OK, PARAMS, PARTIAL, err, label_schema, note, paragraphs_or_none,
+                                  refuse_overwriting_inputs, same_file)
 from vistance.errors import VistanceError
 
 
@@ -33,13 +34,14 @@ def cmd_annotate_export(a) -> int:
     if a.stratify_by and a.strategy != "random":
         err("--stratify-by needs --strategy random (a design-based sample)")
         return 2
+    schema = label_schema(a.params)
     paras = paragraphs_or_none(a.paragraphs)
     if a.corpus:
         paras = [p for p in paras if p.corpus == a.corpus]
         if not paras:
             raise VistanceError(f"{a.paragraphs}: no paragraph of corpus {a.corpus!r}")
     design = None
-    done = {lab.paragraph_id for f in (a.exclude or []) for lab in read_labels(f)}
+    done = {lab.paragraph_id for f in (a.exclude or []) for lab in read_labels(f, schema=schema)}
     if a.ids:
         wanted = [line.strip() for line in Path(a.ids).read_text(encoding="utf-8").splitlines() if line.strip()]
         by_id = {p.paragraph_id: p for p in paras}
@@ -50,15 +52,20 @@ def cmd_annotate_export(a) -> int:
     elif a.strategy == "random" and a.stratify_by:
         chosen, design = _stratified_batch(a, paras, done)
     elif a.strategy:
-        chosen = _active_batch(a, paras, done)
+        chosen = _active_batch(a, paras, done, schema)
         if a.strategy == "random":
             design = _random_design(a, paras, done, chosen)
     else:
-        chosen = select_for_annotation(paras, a.n, seed=a.seed, exclude=done, stratum_quota=a.stratum_quota)
+        from vistance.labels.sampling import rare_strata
+
+        if a.stratum_quota and not rare_strata(schema):
+            note("note: the sampling cues name no label of this codebook: no rare-label top-up (--stratum-quota)")
+        chosen = select_for_annotation(paras, a.n, seed=a.seed, exclude=done, stratum_quota=a.stratum_quota,
+                                       schema=schema)
     predictions = version = None
     if a.predictions_from:
         predictions, version = _model_predictions(a.predictions_from)
-    n = export_batch(chosen, a.out, fmt=a.format, predictions=predictions, model_version=version)
+    n = export_batch(chosen, a.out, fmt=a.format, predictions=predictions, model_version=version, schema=schema)
     extra = f", with suggestions of {version}" if version else ""
     note(f"exported {n} paragraph(s) to {a.out} ({a.format}{extra})")
     if design is not None:
@@ -138,7 +145,7 @@ def _stratified_batch(a, paras, done):
     return [p for p in pool if p.paragraph_id in picked], design
 
 
-def _active_batch(a, paras, done):
+def _active_batch(a, paras, done, schema):
     """``--strategy``: the sampler chooses; the model (unless random) only scores the pool."""
     from collections import Counter
 
@@ -157,11 +164,11 @@ def _active_batch(a, paras, done):
         scores = load_model(a.model).predict_proba([p.text for p in pool])
     counts = Counter()
     for f in a.exclude or []:
-        for lab in read_labels(f):
+        for lab in read_labels(f, schema=schema):
             counts.update(lab.themes)
             counts[lab.tone] += 1
     return choose_batch(pool, a.n, strategy=a.strategy, seed=a.seed, labelled=done, excluded_articles=excluded,
-                        scores=scores, label_counts=counts)
+                        scores=scores, label_counts=counts, schema=schema)
 
 
 def _passes(pairs) -> dict[str, int]:
@@ -199,8 +206,9 @@ def cmd_annotate_import(a) -> int:
         names.update(fetch_user_names(a.label_studio_url, token))
     if passes:  # the mapping may name annotators by user id or email: key it by display name too
         passes = {**passes, **{names[k]: v for k, v in passes.items() if k in names}}
+    schema = label_schema(a.params)
     res = import_judgements(a.file, paragraphs_or_none(a.paragraphs), annotator=a.annotator, names=names,
-                            passes=passes or None)
+                            passes=passes or None, schema=schema)
     rejected = list(res.rejected)
     targets = {1: a.into, 2: a.second_into}
     for n, labs in sorted(res.by_pass.items()):
@@ -219,7 +227,7 @@ def cmd_annotate_import(a) -> int:
         labs = res.by_pass.get(n, [])
         if target is None or (n == 2 and not labs):
             continue
-        merged = merge_labels(target, labs, replace=a.replace)
+        merged = merge_labels(target, labs, replace=a.replace, schema=schema)
         conflicts += len(merged.conflicts)
         for old, new in merged.conflicts:
             err(f"conflict: {old.paragraph_id} is labelled {old.themes}/{old.tone} by {old.annotator} in {target}; "
@@ -233,8 +241,9 @@ def cmd_annotate_export_adjudication(a) -> int:
     from vistance.labels.store import read_labels
 
     refuse_overwriting_inputs({"--out": a.out}, [a.first, a.second])
-    n = export_adjudication(read_labels(a.first, allow_missing=False), read_labels(a.second, allow_missing=False),
-                            a.out)
+    schema = label_schema(a.params)
+    n = export_adjudication(read_labels(a.first, allow_missing=False, schema=schema),
+                            read_labels(a.second, allow_missing=False, schema=schema), a.out)
     note(f"{n} disagreement(s) -> {a.out} (add decision, chosen, adjudicator and reason to each, "
          "then append them to labels/adjudication.jsonl)")
     return OK
@@ -263,6 +272,7 @@ def add_parsers(sub) -> None:
                    help="a JSON file with 'articles' never to sample from (e.g. labels/vietnews_test_articles.json)")
     s.add_argument("--predictions-from", metavar="MODEL",
                    help="model folder whose themes/tone (with scores) pre-annotate each Label Studio task")
+    s.add_argument(PARAMS[0], **PARAMS[1], help="params file naming the codebook (labels.codebook)")
     s.set_defaults(func=cmd_annotate_export)
 
     s = ann.add_parser("import", help="validate and merge judgements into label files (atomic, locked)",
@@ -280,10 +290,12 @@ def add_parsers(sub) -> None:
     s.add_argument("--pass", dest="passes", action="append", metavar="NAME=N",
                    help="route an annotator (name, email or user id) to pass 1 or 2; repeat per annotator")
     s.add_argument("--replace", action="store_true", help="replace conflicting existing labels (deliberate re-judgement)")
+    s.add_argument(PARAMS[0], **PARAMS[1], help="params file naming the codebook (labels.codebook)")
     s.set_defaults(func=cmd_annotate_import)
 
     s = ann.add_parser("export-adjudication", help="disagreements of two passes -> an adjudication batch (JSONL)")
     s.add_argument("--first", default="labels/first_pass.jsonl")
     s.add_argument("--second", default="labels/second_pass.jsonl")
     s.add_argument("--out", default="labels/adjudication_batch.jsonl")
+    s.add_argument(PARAMS[0], **PARAMS[1], help="params file naming the codebook (labels.codebook)")
     s.set_defaults(func=cmd_annotate_export_adjudication)

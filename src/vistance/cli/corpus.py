@@ -1,4 +1,4 @@
-"""``vistance ingest``, ``vistance corpus manifest|status`` (and ``corpus fetch``, :mod:`.fetch`)."""
+"""``vistance ingest``, ``vistance corpus ingest|manifest|status`` (and ``corpus fetch``, :mod:`.fetch`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ from vistance.cli._common import OK, PARTIAL, USAGE, config, err, note, positive
 
 def cmd_ingest(a) -> int:
     from vistance.corpus import IngestReport, ingest_paths, write_paragraphs
-    from vistance.io import write_json
+    from vistance.corpus.ingest import write_ingest_report
 
     paths = list(a.paths)
     missing_optional = []
@@ -25,6 +25,13 @@ def cmd_ingest(a) -> int:
     refuse_overwriting_inputs({"--output": a.output, "--report": a.report}, paths)
     report = IngestReport()
     n = write_paragraphs(ingest_paths(paths, corpus=a.corpus, sentence_window=a.sentence_window, report=report), a.output)
+    if a.report:
+        write_ingest_report(a.report, report, paths, missing_optional, n)
+    return _said(report)
+
+
+def _said(report) -> int:
+    """Print an ingest's warnings, rejections and summary; its exit status."""
     for w in report.warnings:
         note(f"warning: {w}")
     if report.warnings.dropped:
@@ -34,13 +41,31 @@ def cmd_ingest(a) -> int:
     if report.errors.dropped:
         err(f"... and {report.errors.dropped} more rejected input(s) (only the first {len(report.errors)} are listed)")
     note(report.summary())
-    if a.report:
-        write_json(a.report, {
-            "inputs": [str(p) for p in paths], "missing_optional": missing_optional, "files": report.files,
-            "articles": report.articles, "paragraphs": n, "dropped": dict(sorted(report.dropped.items())),
-            "rejected": [str(e) for e in report.errors], "rejected_total": report.errors.total,
-        })
     return PARTIAL if report.errors.total else OK
+
+
+def cmd_corpus_ingest(a) -> int:
+    """Every output of params.yaml's ``corpora`` (or those named): its entries ingested together."""
+    from vistance.corpus import registry
+    from vistance.corpus.ingest import ingest_output
+
+    groups = registry.outputs(config(a.params).corpora)
+    unknown = [o for o in a.output or [] if o not in groups]
+    if unknown:
+        err(f"no corpus writes {', '.join(unknown)} (outputs: {', '.join(groups)})")
+        return USAGE
+    status = OK
+    for output, entries in groups.items():
+        if a.output and output not in a.output:
+            continue
+        refuse_overwriting_inputs({"output": output, "report": str(registry.report_path(entries[0]))},
+                                  [str(registry.articles_path(e)) for e in entries])
+        report, _n, missing = ingest_output(entries)
+        for p in missing:
+            note(f"note: optional corpus {p} is not on this machine; continuing without it")
+        note(f"{output} ({', '.join(e.name for e in entries)}):")
+        status = max(status, _said(report))
+    return status
 
 
 def cmd_manifest(a) -> int:
@@ -55,8 +80,14 @@ def cmd_manifest(a) -> int:
 def cmd_status(a) -> int:
     from vistance.corpus.status import corpus_status
 
-    c = config(a.params).corpus
-    status = corpus_status(reference=c.reference, download=c.download)
+    from vistance.corpus.registry import is_upstream
+
+    cfg = config(a.params)
+    upstreams = [e.name for e in cfg.corpora if is_upstream(e)]
+    if not upstreams:
+        note("corpora: every corpus is local (nothing to fetch)")
+        return OK
+    status = corpus_status(names=upstreams, reference=cfg.corpus.reference, download=cfg.corpus.download)
     note(status.line())
     return OK
 
@@ -72,7 +103,13 @@ def add_parsers(sub) -> None:
     s.set_defaults(func=cmd_ingest)
 
     c = sub.add_parser("corpus", help="corpus files").add_subparsers(dest="corpus_cmd", required=True)
-    s = c.add_parser("manifest", help="hash of an (optional) corpus file, for DVC to depend on")
+    s = c.add_parser("ingest", help="ingest every corpus of params.yaml `corpora` into its output "
+                                    "(entries sharing an output together)")
+    s.add_argument("--params", default="params.yaml")
+    s.add_argument("--output", nargs="*", help="only these outputs (default: all)")
+    s.set_defaults(func=cmd_corpus_ingest)
+
+    s = c.add_parser("manifest", help="the digest of a corpus file or folder (what fetch records for a local source)")
     s.add_argument("path")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_manifest)

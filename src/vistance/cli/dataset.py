@@ -7,9 +7,10 @@ from vistance.cli._common import OK, config, note
 def cmd_dataset(a) -> int:
     from vistance.dataset.build import build_dataset
 
-    cfg = config(a.params).dataset
-    report = build_dataset(a.paragraphs, a.labels, a.out, a.stats, split=cfg.split, seed=cfg.seed,
-                           crosscorpus_test=cfg.crosscorpus_test)
+    cfg = config(a.params)
+    ds = cfg.dataset
+    report = build_dataset(a.paragraphs, a.labels, a.out, a.stats, split=ds.split, seed=ds.seed,
+                           crosscorpus_test=ds.crosscorpus_test, schema=cfg.schema())
     missing = report.stats["join"].get("missing")
     if missing:
         note(f"note: {missing} gold label(s) belong to paragraphs not ingested here (corpus absent here, or "

@@ -28,8 +28,8 @@ _REGISTRY_STRING = re.compile(r"^(vistance(?:\.\w+)+):\w+$")
 
 # dvc.yaml stage -> the command it runs (and, for model stages, the params.yaml list of its models)
 STAGES = {
-    "fetch": (["corpus", "fetch", "news-2024"], None), "ingest": (["ingest"], None),
-    "ingest_unlabelled": (["ingest"], None), "gold": (["labels", "build-gold"], None),
+    "fetch": (["corpus", "fetch", "x"], None), "ingest": (["corpus", "ingest"], None),
+    "gold": (["labels", "build-gold"], None),
     "agreement": (["agreement"], None), "dataset": (["dataset"], None),
     "checkpoint": (["checkpoint"], None), "pretrain": (["pretrain"], None),
     "encoder_checkpoint": (["encoder", "convert"], None),

@@ -7,7 +7,7 @@ from vistance.cli._common import OK, note
 
 
 def cmd_convert(a) -> int:
-    from vistance.models.e5_checkpoint import checkpoint_provenance, convert_e5
+    from vistance.checkpoints.e5 import checkpoint_provenance, convert_e5
 
     out = convert_e5(a.out, packed=a.packed, variant=a.variant, overwrite=a.force)
     info = checkpoint_provenance(out)
@@ -16,7 +16,7 @@ def cmd_convert(a) -> int:
 
 
 def cmd_info(a) -> int:
-    from vistance.models.e5_checkpoint import check_checkpoint
+    from vistance.checkpoints.e5 import check_checkpoint
 
     print(json.dumps(check_checkpoint(a.folder), ensure_ascii=False, indent=2, sort_keys=True))
     return OK

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from vistance.cli._common import OK, PARTIAL, config, err, note
+from vistance.errors import VistanceError
 
 
 def cmd_estimate(a) -> int:
@@ -14,13 +15,11 @@ def cmd_estimate(a) -> int:
     # the gold file of params.yaml goes with the designs of params.yaml; an explicit --gold with no
     # design at all is refused by the library (gold without a recorded design never enters)
     gold = None if a.no_gold else (a.gold or (cfg.labels.gold if designs else None))
-    report = estimate_corpus(a.model or est.model or cfg.analysis.model, a.paragraphs, a.out, gold=gold,
-                             designs=designs, period=cfg.analysis.period, n_boot=est.n_boot, level=est.level,
-                             seed=cfg.seed, population=a.population or est.population,
-                             min_gold_units=est.min_gold_units, min_gold_clusters=est.min_gold_clusters,
-                             min_gold_positive=est.min_gold_positive, missing=a.missing, pool_only=a.pool_only,
-                             batch_size=cfg.analysis.batch_size, n_jobs=cfg.analysis.n_jobs,
-                             counterpart=est.counterpart, strict_designs=explicit)
+    if a.population:
+        est = est.model_copy(update={"population": a.population})
+    report = estimate_corpus(a.model or est.model or cfg.analysis.model, a.paragraphs, a.out, est, cfg.analysis,
+                             gold=gold, designs=designs, seed=cfg.seed, missing=a.missing, pool_only=a.pool_only,
+                             strict_designs=explicit)
     for e in report.errors:
         err(str(e))
     for corpus, info in report.info["corpora"].items():
@@ -47,9 +46,11 @@ def cmd_estimate_check(a) -> int:
     if not design:
         err("estimate-check needs the design of a random gold sample (--design or estimate.designs in params.yaml)")
         return 2
-    rep = run_estimate_check(a.dataset, a.paragraphs, a.gold or cfg.labels.gold, design, a.out, kind, spec, chk.model,
-                             seed=cfg.seed, reps=a.reps or chk.reps, fractions=chk.fractions, n_boot=chk.n_boot,
-                             progress=note if a.verbose else None)
+    if a.reps:
+        chk = chk.model_copy(update={"reps": a.reps})
+    paragraphs = a.paragraphs or _sampled_corpus(cfg)
+    rep = run_estimate_check(a.dataset, paragraphs, a.gold or cfg.labels.gold, design, a.out, kind, spec, chk.model,
+                             chk, seed=cfg.seed, progress=note if a.verbose else None)
     if rep.get("skipped"):
         note(f"estimate check skipped: {rep['skipped']} -> {a.out}/estimate_check.md")
         return OK
@@ -58,6 +59,15 @@ def cmd_estimate_check(a) -> int:
              for k, v in g.items() if k != "coverage_range"]
     note("estimate check: " + "; ".join(parts) + f" -> {a.out}/estimate_check.md")
     return OK
+
+
+def _sampled_corpus(cfg) -> str:
+    from vistance.corpus import registry
+
+    entry = registry.cross_corpus_test(cfg.corpora)
+    if entry is None:
+        raise VistanceError("no corpus in params.yaml `corpora` has the role cross_corpus_test: pass --paragraphs")
+    return entry.output
 
 
 def add_parsers(sub) -> None:
@@ -85,7 +95,8 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("estimate-check", help="cross-era bias and interval coverage of the corrected estimates")
     s.add_argument("--dataset", default="data/dataset")
-    s.add_argument("--paragraphs", default="data/unlabelled/vietnews.jsonl", help="the corpus the random sample is from")
+    s.add_argument("--paragraphs", help="the corpus the random sample is from (default: the output of the "
+                                        "cross-corpus test corpus of params.yaml `corpora`)")
     s.add_argument("--gold", help="gold label file (default: labels.gold)")
     s.add_argument("--design", help="the random sample's design (default: the first of estimate.designs)")
     s.add_argument("--reps", type=int, help="simulation repetitions (default: estimate.check.reps)")

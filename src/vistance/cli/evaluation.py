@@ -10,8 +10,9 @@ def cmd_evaluate(a) -> int:
 
     model = a.model or f"experiments/models/{a.name}"
     cfg = config(a.params)
-    checked_spec(cfg, a.name)
-    r = evaluate_model(a.name, cfg.as_params(), a.dataset, model, a.out)
+    kind, spec = checked_spec(cfg, a.name)
+    r = evaluate_model(a.name, kind, spec, a.dataset, model, a.out, settings=cfg.evaluate,
+                       mode=cfg.models[a.name].evaluate, seed=cfg.seed, corpora=cfg.corpora)
     tone, themes = r["headline"]["tone_macro_f1"], r["headline"]["themes_sample_f1"]
     note(f"{a.name}: tone macro-F1 {tone['value']:.3f} [{tone['low']:.3f}, {tone['high']:.3f}], "
          f"themes sample-F1 {themes['value']:.3f} [{themes['low']:.3f}, {themes['high']:.3f}]")
@@ -19,15 +20,14 @@ def cmd_evaluate(a) -> int:
 
 
 def cmd_compare(a) -> int:
-    from vistance.evaluation.compare import compare_models
+    from vistance.evaluation.compare import compare_models, compared_schema
     from vistance.model_specs import check_specs
 
     cfg = config(a.params)
     names = cfg.compare.models or cfg.pipeline.models   # not every metrics file lying around (a clone has old ones)
     check_specs(cfg, names)
-    params = cfg.as_params()
-    params["compare"]["models"] = names
-    out = compare_models(params, a.experiments)
+    out = compare_models(a.experiments, names=names, schema=compared_schema(a.experiments, names),
+                         settings=cfg.compare, n_boot=cfg.evaluate.n_boot, seed=cfg.seed, corpora=cfg.corpora)
     note(f"wrote {out}")
     return OK
 

@@ -1,14 +1,29 @@
-"""``vistance corpus fetch NAME``: the extended corpora from their public upstream archives."""
+"""``vistance corpus fetch NAME``: an upstream corpus from its public archive (a local source: its digest)."""
 from __future__ import annotations
 
-from vistance.cli._common import OK, note
+from vistance.cli._common import OK, USAGE, err, note
 
 
 def cmd_fetch(a) -> int:
     from tqdm.auto import tqdm
 
-    from vistance.corpus.fetch import DEFAULT_ARCHIVE_DIRS, DEFAULT_ROOT, fetch_corpus
+    from vistance.corpus.fetch import DEFAULT_ARCHIVE_DIRS, DEFAULT_ROOT, fetch_corpus, manifest_names
 
+    out = a.out or DEFAULT_ROOT / a.name
+    if a.source != "upstream":   # a local folder or file: nothing to fetch; record what it holds
+        from vistance.corpus.manifest import record_local_source
+
+        m = record_local_source(a.name, a.source, out)
+        if not m["present"] and not a.optional:
+            err(f"{a.name}: its source {a.source} does not exist")
+            return USAGE
+        note(f"{a.name}: local source {a.source} " + (f"({m['bytes']} bytes, sha256 {m['sha256'][:12]}…)"
+                                                      if m["present"] else "is absent; continuing without it"))
+        return OK
+    if a.name not in manifest_names():
+        err(f"unknown upstream corpus {a.name!r} (have: {', '.join(manifest_names())}); "
+            "a local corpus: pass --source PATH")
+        return USAGE
     bar = None
 
     def progress(done: int, total: int | None) -> None:
@@ -17,7 +32,6 @@ def cmd_fetch(a) -> int:
             bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"download {a.name}", disable=None)
         bar.update(done - bar.n)
 
-    out = a.out or DEFAULT_ROOT / a.name
     try:
         report = fetch_corpus(a.name, archive=a.archive, out=out, reference=a.reference,
                               archive_dirs=tuple(a.archive_dir or DEFAULT_ARCHIVE_DIRS),
@@ -37,11 +51,12 @@ def cmd_fetch(a) -> int:
 
 def add_parsers(corpus_sub) -> None:
     """Add ``fetch`` under the ``vistance corpus`` group (``corpus_sub``: its sub-parsers)."""
-    from vistance.corpus.fetch import UPSTREAMS
-
     s = corpus_sub.add_parser("fetch", help="download (or read --archive) a corpus's upstream archive, "
                                             "convert and verify it against the committed manifest")
-    s.add_argument("name", choices=sorted(UPSTREAMS))
+    s.add_argument("name", help="the corpus (params.yaml corpora); an upstream one has a committed manifest")
+    s.add_argument("--source", default="upstream",
+                   help="upstream (default), or the corpus's local folder/file: then only its digest is "
+                        "written to OUT/fetch.json (dvc.yaml passes the entry's source)")
     s.add_argument("--archive", help="a local REPO-COMMIT.tar.gz (GitHub source archive) instead of downloading")
     s.add_argument("--out", help="output folder (default data/corpora/NAME); writes NAME/articles.jsonl")
     s.add_argument("--reference", help="an existing articles.jsonl to use when it matches the manifest "

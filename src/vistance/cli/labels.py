@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vistance.cli._common import OK, PARTIAL, command, err, note, paragraphs_or_none, refuse_overwriting_inputs
+from vistance.cli._common import (OK, PARAMS, PARTIAL, command, err, label_schema, note, paragraphs_or_none,
+                                  refuse_overwriting_inputs)
 
 
 def cmd_labels_check(a) -> int:
@@ -11,6 +12,7 @@ def cmd_labels_check(a) -> int:
     from vistance.labels.store import read_labels
     from vistance.labels.validate import CheckReport, check_against_corpus
 
+    schema = label_schema(a.params)
     report = CheckReport()
     present = [p for p in a.paragraphs if Path(p).exists()]
     paras = [para for p in present for para in paragraphs_or_none(p)] if present else None
@@ -19,7 +21,7 @@ def cmd_labels_check(a) -> int:
                                         else "checking the labels against the schema only"))
     for f in a.labels:
         try:
-            labs = read_labels(f, allow_missing=False)
+            labs = read_labels(f, allow_missing=False, schema=schema)
         except LabelError as e:
             report.errors.append(str(e))
             continue
@@ -41,9 +43,10 @@ def cmd_labels_build_gold(a) -> int:
     from vistance.labels.store import read_labels, write_labels
 
     refuse_overwriting_inputs({"--out": a.out}, [a.first_pass, a.adjudication, a.corrections])
-    first = read_labels(a.first_pass, allow_missing=False)
-    gold, replaced = build_gold(first, read_adjudications(a.adjudication))
-    gold, corrected = apply_corrections(gold, read_corrections(a.corrections))
+    schema = label_schema(a.params)
+    first = read_labels(a.first_pass, allow_missing=False, schema=schema)
+    gold, replaced = build_gold(first, read_adjudications(a.adjudication, schema), schema)
+    gold, corrected = apply_corrections(gold, read_corrections(a.corrections, schema), schema)
     with file_lock(a.out):
         write_labels(a.out, gold)
     note(f"gold: {len(gold)} label(s) -> {a.out} ({replaced} changed by adjudication, "
@@ -64,21 +67,25 @@ from vistance.cli.annotate import cmd_annotate_export, cmd_annotate_import  # no
 
 
 def cmd_agreement(a) -> int:
+    from functools import partial
+
     from vistance.io import write_json
     from vistance.labels.agreement import agreement_report
     from vistance.labels.store import read_labels
 
     refuse_overwriting_inputs({"--out": a.out}, [a.first, a.second])
-    first, second = read_labels(a.first, allow_missing=False), read_labels(a.second, allow_missing=False)
-    rep = agreement_report(first, second)
+    schema = label_schema(a.params)
+    first = read_labels(a.first, allow_missing=False, schema=schema)
+    second = read_labels(a.second, allow_missing=False, schema=schema)
+    rep = agreement_report(first, second, schema)
     if any(l.suggested for l in first + second):  # model pre-annotations were shown: measure the anchoring
         from vistance.labels.annotation_io import agreement_by_suggestion
 
-        rep["by_suggestion"] = agreement_by_suggestion(first, second, agreement_report)
+        rep["by_suggestion"] = agreement_by_suggestion(first, second, partial(agreement_report, schema=schema))
     if len({lab.codebook for lab in first}) > 1:  # one report per double-coded set (each under one codebook)
         from vistance.labels.agreement import agreement_by
 
-        rep["by_codebook"] = agreement_by(first, second, key=lambda lab: lab.codebook or "1")
+        rep["by_codebook"] = agreement_by(first, second, key=lambda lab: lab.codebook or "1", schema=schema)
     if a.out:
         write_json(a.out, rep)
     if rep["n"] == 0:
@@ -100,16 +107,16 @@ def cmd_agreement(a) -> int:
 
 
 def cmd_silver(a) -> int:
-    from vistance.labels import silver
+    from vistance.labels.silver import NoSilverCues, run_silver
 
-    if hasattr(silver, "run_silver"):  # the kwargs library function (labels/silver.py)
-        report = silver.run_silver(paragraphs=a.paragraphs, gold_paragraphs=a.gold_paragraphs, gold=a.gold,
-                                   out=a.out, limit=a.limit)
-        summary = getattr(report, "summary", None)
-        if callable(summary):
-            note(summary())
-        return int(getattr(report, "exit_code", OK))
-    return silver.run_silver_cli(a)
+    try:
+        report = run_silver(paragraphs=a.paragraphs, gold_paragraphs=a.gold_paragraphs, gold=a.gold, out=a.out,
+                            limit=a.limit, schema=label_schema(a.params), cues=a.cues)
+    except NoSilverCues as e:   # another codebook without cues: nothing to do, said in one line
+        note(f"vistance: {e}")
+        return OK
+    note(report.summary())
+    return report.exit_code
 
 
 def add_parsers(sub) -> None:
@@ -117,10 +124,12 @@ def add_parsers(sub) -> None:
     command(lab, "check", cmd_labels_check, "fail on unknown labels, duplicates and stale hashes",
             ("labels", {"nargs": "*", "default": ["labels/gold.jsonl"]}),
             ("--paragraphs", {"nargs": "+", "default": ["data/processed/paragraphs.jsonl"],
-                              "help": "paragraph JSONL files the labels must match (absent ones skipped)"}))
+                              "help": "paragraph JSONL files the labels must match (absent ones skipped)"}),
+            PARAMS)
     command(lab, "build-gold", cmd_labels_build_gold, "first-pass labels + adjudications -> gold file",
             ("--first-pass", {"default": "labels/first_pass.jsonl"}), ("--adjudication", {"default": "labels/adjudication.jsonl"}),
-            ("--corrections", {"default": "labels/corrections.jsonl"}), ("--out", {"default": "labels/gold.jsonl"}))
+            ("--corrections", {"default": "labels/corrections.jsonl"}), ("--out", {"default": "labels/gold.jsonl"}),
+            PARAMS)
 
     s = lab.add_parser("issues", help="flag likely label errors from cross-validated predictions (confident learning)")
     s.add_argument("--paragraphs", default="data/processed/paragraphs.jsonl")
@@ -140,6 +149,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--first", default="labels/first_pass.jsonl")
     s.add_argument("--second", default="labels/second_pass.jsonl")
     s.add_argument("--out", help="write the report as JSON")
+    s.add_argument(PARAMS[0], **PARAMS[1])
     s.set_defaults(func=cmd_agreement)
 
     s = sub.add_parser("silver", help="labelling functions -> silver labels, measured against gold")
@@ -148,4 +158,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--gold", default="labels/gold.jsonl")
     s.add_argument("--out", default="labels/silver")
     s.add_argument("--limit", type=int)
+    s.add_argument("--cues", help="silver cue file of the codebook (default: the packaged cues, which serve the "
+                                  "packaged codebook)")
+    s.add_argument(PARAMS[0], **PARAMS[1])
     s.set_defaults(func=cmd_silver)

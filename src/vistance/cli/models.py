@@ -15,15 +15,15 @@ def cmd_train(a) -> int:
 
     out = a.out or f"experiments/models/{a.name}"
     cfg = config(a.params)
-    checked_spec(cfg, a.name)
-    info = train_model(a.name, cfg.as_params(), a.dataset, out)
+    kind, spec = checked_spec(cfg, a.name)
+    info = train_model(a.name, kind, spec, a.dataset, out, seed=cfg.seed, codebook=cfg.schema())
     note(f"trained {a.name} ({info['kind']}) on {info['train_paragraphs']} paragraphs in {info['train_seconds']} s -> {out}")
     return OK
 
 
 def cmd_checkpoint(a) -> int:
     from vistance.corpus.ingest import sample_texts
-    from vistance.models.phobert_checkpoint import build_tiny_checkpoint
+    from vistance.checkpoints.phobert import build_tiny_checkpoint
 
     cfg = config(a.params)
     c = cfg.checkpoint
@@ -39,7 +39,7 @@ def cmd_checkpoint(a) -> int:
 
 def cmd_pretrain(a) -> int:
     from vistance.corpus.ingest import sample_texts
-    from vistance.models.pretrain import pretrain_mlm
+    from vistance.checkpoints.pretrain import pretrain_mlm
 
     cfg = config(a.params)
     p = cfg.pretrain

@@ -5,11 +5,14 @@ from vistance.cli._common import OK, config, note
 
 
 def cmd_publish(a) -> int:
+    from vistance.model_specs import checked_spec
     from vistance.publish import publish
 
-    params = config(a.params).as_params()
-    report = publish(params=params, experiments=a.experiments, out=a.out, models=a.models or ["best"],
-                     dataset_dir=a.dataset, gold=a.gold, dataset_stats=a.dataset_stats, dataset_id=a.dataset_id)
+    cfg = config(a.params)
+    specs = {n: checked_spec(cfg, n) for n in cfg.models}
+    report = publish(specs=specs, experiments=a.experiments, out=a.out, models=a.models or ["best"],
+                     dataset_dir=a.dataset, gold=a.gold or cfg.labels.gold, dataset_stats=a.dataset_stats,
+                     adjudication=cfg.labels.adjudication, second_pass=cfg.labels.second_pass, dataset_id=a.dataset_id)
     note(f"wrote {report.dataset} (datasets.load_dataset reads it)")
     for m in report.models:
         note(f"wrote {m} (model folder + README.md card)")
@@ -23,7 +26,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--experiments", default="experiments")
     s.add_argument("--out", help="default EXPERIMENTS/publish")
     s.add_argument("--dataset", default="data/dataset", help="the DatasetDict that ran (splits)")
-    s.add_argument("--gold", default="labels/gold.jsonl")
+    s.add_argument("--gold", help="gold labels (default: params labels.gold)")
     s.add_argument("--dataset-stats", default="data/dataset_stats.json")
     s.add_argument("--dataset-id", default="vistance/vistance-gold", help="Hub id the model cards cite")
     s.add_argument("--params", default="params.yaml")

@@ -1,7 +1,10 @@
-"""Fetch the extended corpora from their public upstream archives, hash-verified.
+"""Fetch the upstream corpora from their public archives, hash-verified.
 
-``news-2024`` and ``vietnews-fa`` were built from two public GitHub repositories at pinned
-commits. :func:`fetch_corpus` gets the repository's source archive
+An upstream corpus (``source: upstream`` in ``params.yaml``'s ``corpora``) is a public GitHub
+repository at a pinned commit, named by its committed manifest
+``vistance/data/corpus_manifests/<name>.json`` (``repository``, ``commit``, ``layout``, and per
+article its id and sha256): adding one is a manifest plus a params entry (and a layout here if its
+files are new). :func:`fetch_corpus` gets the repository's source archive
 (``https://github.com/OWNER/REPO/archive/COMMIT.tar.gz``: downloaded, or a local copy),
 converts the upstream files into the project's ``articles.jsonl`` and checks every article
 against the committed manifest ``vistance/data/corpus_manifests/<name>.json`` (ids and the
@@ -9,17 +12,17 @@ sha256 of each article's JSON line, never text). The result is written atomicall
 interrupted fetch leaves no ``articles.jsonl`` behind, and a tampered archive member is refused
 naming the article.
 
-Conversions (reproduce ``../shared/corpus/*/articles.jsonl`` byte for byte):
+Conversions, by the manifest's ``layout`` (reproduce ``../shared/corpus/*/articles.jsonl`` byte for byte):
 
-- ``news-2024`` — Jekyll posts ``_posts/<post>.md``: front matter (``date:`` in RFC 2822), then per
+- ``jekyll`` — Jekyll posts ``_posts/<post>.md``: front matter (``date:`` in RFC 2822), then per
   article a link line ``[title](url)``, an image line ``![…](…)`` and one paragraph per non-blank
   line; the k-th link line of a post starts article ``<post>.md#<k>``. Lines starting with ``>``
   (links to related articles) are not paragraphs. ``source`` is the URL's host without ``www.``;
-  ``date`` the post's date (its own time zone). The reference also leaves out, in 183 of the 439
-  articles, the Google-Trends snippet that opens the post (a paragraph ending in ``\\xa0...``);
+  ``date`` the post's date (its own time zone). The reference copy also leaves out, in 183 of the
+  439 articles of the one such corpus, the Google-Trends snippet that opens the post (a paragraph ending in ``\\xa0...``);
   no rule derivable from the post text separates those from the 107 snippets it kept, so the
   manifest records, per article, the indices of the paragraphs it omits (``omit``).
-- ``vietnews-fa`` — ``data/{train,val,test}_tokenized/<n>.txt.seg``: blank-line separated blocks
+- ``tokenized_seg`` — ``data/{train,val,test}_tokenized/<n>.txt.seg``: blank-line separated blocks
   title, summary, body (one sentence a line); later blocks (photo captions) are not used. Text is
   de-segmented: ``_`` -> space, no space before ``, . : ; ! ? % ) ] } ”``, none after ``( [ { “``.
   Id ``<split>/<n>.txt.seg``.
@@ -27,6 +30,7 @@ Conversions (reproduce ``../shared/corpus/*/articles.jsonl`` byte for byte):
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import json
 import os
@@ -63,7 +67,7 @@ class Upstream:
     name: str
     repo: str  # OWNER/REPO
     commit: str
-    layout: str  # "jekyll" or "vietnews"
+    layout: str  # a key of LAYOUTS: "jekyll" or "tokenized_seg"
 
     @property
     def url(self) -> str:
@@ -80,11 +84,32 @@ class Upstream:
         return f"{self.repo.split('/')[1]}-{self.commit}/"
 
 
-UPSTREAMS = {
-    "news-2024": Upstream("news-2024", "nguyenvulebinh/trends", "b4236fbda84f06e9409375d6ec89ea0f107eeba1", "jekyll"),
-    "vietnews-fa": Upstream("vietnews-fa", "ThanhChinhBK/vietnews", "a20d9b7f5d37b95f39f28f08999092f9fa400983",
-                            "vietnews"),
-}
+#: the archive layouts :func:`convert_member` knows (a manifest's ``layout``)
+LAYOUTS = ("jekyll", "tokenized_seg")
+MANIFESTS = ("data", "corpus_manifests")   # vistance/data/corpus_manifests/<name>.json
+
+
+def manifest_names() -> list[str]:
+    """The corpora with a committed manifest (the upstream corpora ``fetch`` can build)."""
+    folder = resources.files("vistance").joinpath(*MANIFESTS)
+    return sorted(f.name.removesuffix(".json") for f in folder.iterdir() if f.name.endswith(".json"))
+
+
+@functools.lru_cache(maxsize=None)
+def _upstream(name: str) -> Upstream:
+    m = load_manifest(name)
+    repo = m["repository"].removeprefix("https://github.com/")
+    if m.get("layout") not in LAYOUTS:
+        raise FetchError(f"manifest of {name}: layout {m.get('layout')!r} is not one of {', '.join(LAYOUTS)}")
+    return Upstream(name, repo, m["commit"], m["layout"])
+
+
+def __getattr__(attr):
+    if attr == "UPSTREAMS":   # {name: Upstream} of every committed manifest
+        return {n: _upstream(n) for n in manifest_names()}
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
 DEFAULT_ROOT = Path("data/corpora")
 #: where an archive is looked for when none is given (first hit wins)
 DEFAULT_ARCHIVE_DIRS = (DEFAULT_ROOT / "downloads", Path("../shared/upstream"))
@@ -113,16 +138,22 @@ class FetchReport:
 # ---------------------------------------------------------------- manifests
 
 def upstream(name: str) -> Upstream:
-    if name not in UPSTREAMS:
-        raise FetchError(f"unknown corpus {name!r}; choose one of {sorted(UPSTREAMS)}")
-    return UPSTREAMS[name]
+    """Where upstream corpus ``name`` comes from (its committed manifest)."""
+    return _upstream(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest_text(name: str) -> str:
+    known = manifest_names()
+    if name not in known:
+        raise FetchError(f"unknown upstream corpus {name!r}: no manifest vistance/data/corpus_manifests/{name}.json "
+                         f"(have: {', '.join(known)}); a local corpus needs no fetch")
+    return resources.files("vistance").joinpath(*MANIFESTS, f"{name}.json").read_text("utf-8")
 
 
 def load_manifest(name: str) -> dict:
     """The committed manifest of corpus ``name`` (ids, per-article sha256, omissions)."""
-    upstream(name)
-    text = resources.files("vistance").joinpath("data", "corpus_manifests", f"{name}.json").read_text("utf-8")
-    return json.loads(text)
+    return json.loads(_manifest_text(name))
 
 
 def canonical_line(record: dict) -> str:
@@ -181,8 +212,8 @@ def desegment(text: str) -> str:
     return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", text))
 
 
-def vietnews_article(article_id: str, text: str) -> dict:
-    """One VietNews ``.txt.seg`` file -> ``{id, title, summary, sentences}``."""
+def seg_article(article_id: str, text: str) -> dict:
+    """One ``.txt.seg`` file (layout ``tokenized_seg``) -> ``{id, title, summary, sentences}``."""
     blocks: list[list[str]] = [[]]
     for line in text.split("\n"):
         if line.strip():
@@ -216,7 +247,7 @@ def convert_member(up: Upstream, member: str, text: str) -> list[dict]:
     if up.layout == "jekyll":
         return jekyll_articles(member.rsplit("/", 1)[1], text)
     split = member.split("/")[1].removesuffix("_tokenized")
-    return [vietnews_article(f"{split}/{member.rsplit('/', 1)[1]}", text)]
+    return [seg_article(f"{split}/{member.rsplit('/', 1)[1]}", text)]
 
 
 def _check_lines(archive, member: str, text: str, limit: int | None = None) -> None:
@@ -446,7 +477,7 @@ def set_aside(path: Path, suffix: str = ".unverified") -> Path:
 def fetch_corpus(name: str, *, archive=None, out=None, url: str | None = None, reference=None,
                  archive_dirs=DEFAULT_ARCHIVE_DIRS, download_ok: bool = True, timeout: float = 30.0,
                  progress: Callable[[int, int | None], None] | None = None, optional: bool = False) -> FetchReport:
-    """Fetch corpus ``name`` (``news-2024`` or ``vietnews-fa``) into ``out/articles.jsonl``, verified.
+    """Fetch upstream corpus ``name`` (a committed manifest) into ``out/articles.jsonl``, verified.
 
     Sources, first that applies:
 
@@ -586,7 +617,7 @@ def build_manifest(name: str, archive, reference) -> dict:
     missing = [refs[i]["id"] for i, e in enumerate(entries) if e is None]
     if missing:
         raise FetchError(f"{len(missing)} reference article(s) not in the archive (first: {missing[0]})")
-    return {"name": name, "repository": f"https://github.com/{up.repo}", "commit": up.commit, "url": up.url,
-            "archive_sha256": None,
+    return {"name": name, "repository": f"https://github.com/{up.repo}", "commit": up.commit, "layout": up.layout,
+            "url": up.url, "archive_sha256": None,
             "line": "json.dumps(record, ensure_ascii=False) + '\\n', UTF-8; sha256 of those bytes",
             "articles": entries}

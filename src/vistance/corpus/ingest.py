@@ -143,6 +143,80 @@ def ingest_paths(paths: Iterable, corpus: str | None = None, sentence_window: in
     yield from paragraphs_from_articles(articles(), report, dedupe=dedupe, max_chars=max_chars)
 
 
+@dataclass
+class CorpusInput:
+    """One corpus to ingest: where its articles are, the name recorded with each paragraph, its unit,
+    and whether it may be absent (an upstream corpus not fetched on this machine)."""
+
+    path: Path
+    corpus: str
+    sentence_window: int = 1
+    optional: bool = False
+
+
+def corpus_inputs(entries) -> list[CorpusInput]:
+    """The :class:`CorpusInput` of ``params.yaml`` ``corpora`` entries (:class:`~vistance.config.CorpusEntry`)."""
+    from vistance.corpus import registry
+
+    return [CorpusInput(registry.articles_path(e), e.name, registry.sentence_window(e), registry.is_upstream(e))
+            for e in entries]
+
+
+def ingest_corpora(inputs: Iterable[CorpusInput], report: IngestReport | None = None, dedupe: bool = True,
+                   max_chars: int = 20_000) -> Iterator[Paragraph]:
+    """Stream clean paragraphs of several corpora ingested together: every file of every present
+    input in one path-sorted order (as :func:`ingest_paths` would), each read with its corpus's name
+    and sentence window, de-duplicated across them. An absent optional input is skipped (the caller
+    lists it); any other bad input lands in ``report.errors``."""
+    report = report if report is not None else IngestReport()
+    of: dict[Path, CorpusInput] = {}
+    for inp in inputs:
+        if inp.optional and not Path(inp.path).exists():
+            continue
+        for f in list_input_files([inp.path], report):
+            of.setdefault(f, inp)
+    files = sorted(of, key=lambda f: str(f))
+
+    def articles():
+        for f in files:
+            report.files += 1
+            yield from read_articles(f, corpus=of[f].corpus, sentence_window=of[f].sentence_window,
+                                     on_error=report.errors.append)
+
+    yield from paragraphs_from_articles(articles(), report, dedupe=dedupe, max_chars=max_chars)
+
+
+def write_ingest_report(path, report: IngestReport, inputs: list[str], missing_optional: list[str],
+                        paragraphs: int) -> None:
+    """The ingest report JSON (inputs, what was kept, dropped by reason and rejected)."""
+    from vistance.io import write_json
+
+    write_json(path, {
+        "inputs": [str(p) for p in inputs], "missing_optional": [str(p) for p in missing_optional],
+        "files": report.files, "articles": report.articles, "paragraphs": paragraphs,
+        "dropped": dict(sorted(report.dropped.items())), "rejected": [str(e) for e in report.errors],
+        "rejected_total": report.errors.total,
+    })
+
+
+def ingest_output(entries, output=None, report_path=None) -> tuple[IngestReport, int, list[str]]:
+    """Ingest ``corpora`` entries that share one ``output`` into it (default: the entries' ``output``)
+    and write their report (default: :func:`vistance.corpus.registry.report_path`).
+
+    Returns ``(report, paragraphs written, missing optional inputs)``.
+    """
+    from vistance.corpus import registry
+
+    entries = list(entries)
+    inputs = corpus_inputs(entries)
+    missing = [str(i.path) for i in inputs if i.optional and not Path(i.path).exists()]
+    report = IngestReport()
+    n = write_paragraphs(ingest_corpora(inputs, report), output or entries[0].output)
+    write_ingest_report(report_path or registry.report_path(entries[0]), report,
+                        [str(i.path) for i in inputs if str(i.path) not in missing], missing, n)
+    return report, n, missing
+
+
 def write_paragraphs(paragraphs: Iterable[Paragraph], path) -> int:
     """Write paragraphs as JSONL atomically; returns the count."""
     from vistance.io import write_jsonl

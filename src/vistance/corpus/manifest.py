@@ -1,9 +1,10 @@
-"""A corpus manifest: a small JSON naming a corpus file and its content hash (or that it is absent).
+"""The digest of a local corpus source: what ``vistance corpus fetch`` records for a corpus with no upstream.
 
-DVC cannot depend on a file that may not exist (an optional corpus on a fresh clone), so the
-pipeline's ``corpora`` stage writes one manifest per optional corpus and the ingest stages depend
-on the manifest: the manifest's bytes change exactly when the corpus file's content does (or when
-it appears or goes), so ``dvc status`` names the ingest stage, and everything after it, then only.
+A corpus whose ``source`` is a local folder or file (``params.yaml`` ``corpora``) is not fetched, but
+its fetch stage still writes ``data/corpora/<name>/fetch.json``: the source's path and content hash
+(or that it is absent). The ingest stage depends on ``data/corpora``, so ``dvc status`` names it,
+and everything after it, exactly when a local source's content changes (or appears, or goes),
+wherever the source lies. (Upstream corpora record theirs in :func:`vistance.corpus.fetch.fetch_corpus`.)
 """
 from __future__ import annotations
 
@@ -29,10 +30,16 @@ def corpus_manifest(path) -> dict:
     return {"path": str(path), "present": True, "bytes": size, "sha256": h.hexdigest()}
 
 
-def write_manifest(path, out) -> dict:
-    """Write :func:`corpus_manifest` of ``path`` to ``out`` (atomic; unchanged bytes when nothing changed)."""
+def write_manifest(path, out, **extra) -> dict:
+    """Write :func:`corpus_manifest` of ``path`` (plus ``extra`` keys) to ``out`` (atomic; unchanged
+    bytes when nothing changed)."""
     from vistance.io import write_json
 
-    m = corpus_manifest(path)
+    m = {**extra, **corpus_manifest(path)}
     write_json(out, m)
     return m
+
+
+def record_local_source(name: str, source, out) -> dict:
+    """``out/fetch.json`` of local corpus ``name``: its source's digest (see the module docstring)."""
+    return write_manifest(source, Path(out) / "fetch.json", name=name)

@@ -1,4 +1,4 @@
-"""Which extended corpora this machine has, or can build offline: said once, at the start of a run.
+"""Which upstream corpora this machine has, or can build offline: said once, at the start of a run.
 
     from vistance.corpus.status import corpus_status
     status = corpus_status(reference="../shared/corpus")
@@ -6,15 +6,15 @@
 
 A corpus counts as available when its fetched ``data/corpora/<name>/articles.jsonl`` is there, or a
 source ``vistance corpus fetch`` reads offline is (``<reference>/<name>/articles.jsonl``, or the
-upstream archive in one of the archive folders); otherwise the pipeline runs without it (the seed
-articles only, for news-2024) and says how to get it. No hashing here: fetch verifies.
+upstream archive in one of the archive folders); otherwise the pipeline runs without it (on the
+local corpora only) and says how to get it. No hashing here: fetch verifies.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vistance.corpus.fetch import DEFAULT_ARCHIVE_DIRS, DEFAULT_ROOT, UPSTREAMS, offline_message
+from vistance.corpus.fetch import DEFAULT_ARCHIVE_DIRS, DEFAULT_ROOT, manifest_names, offline_message, upstream
 
 
 @dataclass
@@ -44,10 +44,11 @@ class CorpusStatus:
 
 def corpus_status(*, names=None, root=DEFAULT_ROOT, reference=None, archive_dirs=DEFAULT_ARCHIVE_DIRS,
                   download: bool = True) -> CorpusStatus:
-    """What :func:`vistance.corpus.fetch.fetch_corpus` would find for each of ``names`` (default: all)."""
+    """What :func:`vistance.corpus.fetch.fetch_corpus` would find for each of ``names`` (default: every
+    corpus with a committed manifest; the CLI passes the upstream corpora of ``params.yaml``)."""
     status = CorpusStatus(download=download)
-    for name in names or sorted(UPSTREAMS):
-        up = UPSTREAMS[name]
+    for name in names or manifest_names():
+        up = upstream(name)
         candidates = [(Path(root) / name / "articles.jsonl", "fetched")]
         if reference:
             candidates.append((Path(reference) / name / "articles.jsonl", "reference copy"))

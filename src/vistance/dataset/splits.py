@@ -66,12 +66,17 @@ def time_source_split(rows: list[dict], test_corpus: str | None = None, test_sou
     return tr, te
 
 
-CROSS_CORPUS_SPLIT = "test_vietnews"
+def __getattr__(attr):
+    if attr == "CROSS_CORPUS_SPLIT":   # the default corpora's; with a config: registry.cross_corpus_split(cfg.corpora)
+        from vistance.corpus.registry import cross_corpus_split
+
+        return cross_corpus_split()
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def assign_splits(rows: list[dict], fractions: dict[str, float], seed: int = 0,
                   heldout_articles: dict[str, set[str]] | None = None,
-                  primary_corpora: tuple[str, ...] = ("seeds", "news-2024")) -> dict[str, str]:
+                  primary_corpora: tuple[str, ...] | None = None) -> dict[str, str]:
     """``{article_id: split}`` for the dataset: in-sample splits plus held-out cross-corpus tests.
 
     - Articles named in ``heldout_articles`` (``{split_name: article ids}``, e.g. the
@@ -79,6 +84,8 @@ def assign_splits(rows: list[dict], fractions: dict[str, float], seed: int = 0,
       whatever corpus they belong to; they never reach train or validation.
     - Articles of ``primary_corpora`` are split by :func:`assign_groups` with ``fractions``
       exactly as if no other corpus were present (adding a corpus never moves them).
+      ``None``: every corpus none of whose articles is held out (with a config:
+      :func:`vistance.corpus.registry.primary_corpora`).
     - Articles of any other corpus that are not held out join ``train`` and ``validation``
       only (``fractions`` renormalised over those two), so "train on both" has them while
       every in-sample test stays where it was.
@@ -88,6 +95,9 @@ def assign_splits(rows: list[dict], fractions: dict[str, float], seed: int = 0,
     for name, arts in heldout_articles.items():
         for a in arts:
             split_of[a] = name
+    if primary_corpora is None:
+        held = {r.get("corpus") for r in rows if r["article_id"] in split_of}
+        primary_corpora = tuple(sorted({r.get("corpus") for r in rows} - held, key=str))
     primary = [r["article_id"] for r in rows if r.get("corpus") in primary_corpora and r["article_id"] not in split_of]
     other = [r["article_id"] for r in rows if r.get("corpus") not in primary_corpora and r["article_id"] not in split_of]
     if primary:

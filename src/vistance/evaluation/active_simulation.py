@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vistance.evaluation.metrics import HEADLINE
+from vistance.dataset import dataset_schema
+from vistance.evaluation.metrics import headline_metrics, label_arrays
 from vistance.labels.active import make_sampler
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema
 from vistance.models import build_model
 
 
@@ -42,16 +43,16 @@ class SimulationReport:
 
 def _score(model, rows) -> dict:
     sc = model.predict_proba([r["text"] for r in rows])
-    Yt = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows], dtype=int)
-    yt = np.array([TONES.index(r["tone"]) for r in rows], dtype=int)
+    Yt, yt = label_arrays(rows, model.schema)
     Yp, yp = sc.theme_matrix(), sc.tone.argmax(axis=1)
-    return {k: float(HEADLINE[k](Yt, Yp, yt, yp)) for k in ("tone_macro_f1", "themes_sample_f1")}
+    fns = headline_metrics(model.schema)
+    return {k: float(fns[k](Yt, Yp, yt, yp)) for k in ("tone_macro_f1", "themes_sample_f1")}
 
 
-def _fit(kind: str, spec: dict, rows: list[dict], seed: int):
+def _fit(kind: str, spec: dict, rows: list[dict], seed: int, schema: LabelSchema | None):
     model = build_model(kind, **({**spec, "seed": seed} if build_model_accepts_seed(kind) else spec))
     model.fit([r["text"] for r in rows], [r["themes"] for r in rows], [r["tone"] for r in rows],
-              groups=[r["article_id"] for r in rows])
+              groups=[r["article_id"] for r in rows], schema=schema)
     return model
 
 
@@ -61,11 +62,12 @@ def build_model_accepts_seed(kind: str) -> bool:
     return bool(model_class(kind).seeded)
 
 
-def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dict,
-             strategies=("random", "margin", "diverse", "balanced"), budgets=(100, 200, 400, 800),
-             seeds=(13, 14, 15), start: int = 50, step: int = 100, goal_fraction: float = 0.6,
-             progress=None) -> SimulationReport:
-    """Run the simulation; ``rows`` is the pool, ``heldout_rows`` the fixed scoring set.
+def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dict, strategies, budgets, seeds,
+             start: int, step: int, goal_fraction: float, progress=None,
+             schema: LabelSchema | None = None) -> SimulationReport:
+    """Run the simulation; ``rows`` is the pool, ``heldout_rows`` the fixed scoring set; ``schema`` the
+    label set the models learn (``None``: the packaged default codebook). The settings are those of
+    ``active_learning`` (:class:`vistance.config.ActiveLearningConfig`, where their defaults live).
 
     ``progress`` (optional) is called with a short string after every fitted budget.
     """
@@ -91,7 +93,7 @@ def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dic
                     if strategy == "random":
                         new = sampler.query(ids, need, labelled=done)
                     else:
-                        model = _fit(kind, spec, [by_id[i] for i in labelled], seed)
+                        model = _fit(kind, spec, [by_id[i] for i in labelled], seed, schema)
                         sc = model.predict_proba([r["text"] for r in rows])
                         counts = Counter()
                         for i in labelled:
@@ -102,7 +104,7 @@ def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dic
                     if not new:
                         break
                     labelled.extend(new)
-                model = _fit(kind, spec, [by_id[i] for i in labelled], seed)
+                model = _fit(kind, spec, [by_id[i] for i in labelled], seed, schema)
                 report.runs.append({"seed": seed, "strategy": strategy, "labels": len(labelled),
                                     **_score(model, heldout_rows)})
                 if progress:
@@ -187,9 +189,9 @@ def plot(report: SimulationReport, path) -> None:
 
 
 def run_simulation(*, dataset_dir, model_kind: str, model_spec: dict, out_dir, strategies, budgets, seeds,
-                   start: int = 50, step: int = 100, goal_fraction: float = 0.6, progress=None) -> SimulationReport:
-    """The simulation on a built dataset: pool = train + validation of the primary corpora,
-    held-out = its in-sample ``test`` split; writes ``simulation.json``, ``simulation.md`` and
+                   start: int, step: int, goal_fraction: float, progress=None, corpora=None) -> SimulationReport:
+    """The simulation on a built dataset: pool = train + validation of the primary corpora (of
+    ``corpora``, ``Config.corpora``; None: the defaults), held-out = its in-sample ``test`` split; writes ``simulation.json``, ``simulation.md`` and
     ``simulation.png`` under ``out_dir``."""
     from pathlib import Path
 
@@ -197,7 +199,9 @@ def run_simulation(*, dataset_dir, model_kind: str, model_spec: dict, out_dir, s
     from vistance.io import atomic_write, write_json
 
     dd = load_dataset_dict(dataset_dir)
-    primary = ("seeds", "news-2024")
+    from vistance.corpus.registry import primary_corpora
+
+    primary = primary_corpora(corpora)
     pool = [r for s in ("train", "validation") if s in dd for r in rows_from_dataset(dd[s]) if r["corpus"] in primary]
     held = [r for r in rows_from_dataset(dd["test"]) if r["corpus"] in primary] if "test" in dd else []
     if not held or len(pool) < min(budgets):   # e.g. a fresh clone without the corpora: say so, do nothing
@@ -213,7 +217,8 @@ def run_simulation(*, dataset_dir, model_kind: str, model_spec: dict, out_dir, s
         plot(report, out / "simulation.png")
         return report
     report = simulate(pool, held, kind=model_kind, spec=model_spec, strategies=tuple(strategies), budgets=tuple(budgets),
-                      seeds=tuple(seeds), start=start, step=step, goal_fraction=goal_fraction, progress=progress)
+                      seeds=tuple(seeds), start=start, step=step, goal_fraction=goal_fraction, progress=progress,
+                      schema=dataset_schema(dataset_dir))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "simulation.json", report.to_dict())

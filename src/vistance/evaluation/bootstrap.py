@@ -46,14 +46,21 @@ def replicate_indices(blocks: list[np.ndarray], n_boot: int, rng: np.random.Gene
         yield np.concatenate([blocks[i] for i in draw[0]])
 
 
-def percentile_interval(values, level: float = 0.95) -> tuple[float, float]:
-    """``(low, high)`` percentile interval of bootstrap ``values`` (NaNs dropped; NaNs if none left)."""
+def _replicates(statistic: Callable[[np.ndarray], float], blocks, n_boot: int, seed: int) -> np.ndarray:
+    """``statistic`` of each of ``n_boot`` article-bootstrap replicates (generator seeded with ``seed``)."""
+    rng = np.random.default_rng(seed)
+    return np.array([statistic(ix) for ix in replicate_indices(blocks, n_boot, rng)], dtype=float)
+
+
+def percentile_interval(values, level: float = 0.95, *, alpha: float | None = None) -> tuple[float, float]:
+    """``(low, high)`` percentile interval of bootstrap ``values`` at ``level`` (or miss rate ``alpha`` =
+    ``1 - level``, split evenly between the tails). NaNs are dropped; NaNs if none are left."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if values.size == 0:
         return float("nan"), float("nan")
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    tail = (1.0 - level if alpha is None else alpha) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
     return float(low), float(high)
 
 
@@ -65,26 +72,25 @@ def bootstrap_ci(metric: Callable[[np.ndarray], float], groups, n_boot: int = 10
     Returns ``{"value", "low", "high", "std"}`` (``value`` on all items once).
     """
     blocks = article_blocks(groups)
-    rng = np.random.default_rng(seed)
     point = metric(np.concatenate(blocks)) if blocks else float("nan")
-    vals = np.array([metric(ix) for ix in replicate_indices(blocks, n_boot, rng)])
-    low, high = (float(np.quantile(vals, q)) for q in (alpha / 2, 1 - alpha / 2))
+    vals = _replicates(metric, blocks, n_boot, seed)
+    low, high = percentile_interval(vals, alpha=alpha)
     return {"value": float(point), "low": low, "high": high, "std": float(vals.std(ddof=1)) if n_boot > 1 else 0.0}
 
 
-def paired_bootstrap(metric: Callable[[np.ndarray], float], groups, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Paired bootstrap over articles of a *difference* ``metric(indices)`` (model A minus B on the
-    same items). Returns the observed difference, its 95 % CI and a two-sided p-value (share of
+def paired_bootstrap(difference: Callable[[np.ndarray], float], groups, n_boot: int = 1000, seed: int = 0,
+                     alpha: float = 0.05) -> dict:
+    """Paired bootstrap over articles of a *difference* ``difference(indices)`` (model A minus B on the
+    same items). Returns the observed difference, its percentile CI and a two-sided p-value (share of
     resamples whose difference crosses zero, doubled, capped at 1; NaN for a single article)."""
     blocks = article_blocks(groups)
-    diff = metric(np.concatenate(blocks))
-    rng = np.random.default_rng(seed)
-    ds = np.array([metric(ix) for ix in replicate_indices(blocks, n_boot, rng)])
+    diff = difference(np.concatenate(blocks))
+    ds = _replicates(difference, blocks, n_boot, seed)
     if len(blocks) < 2:
         p = float("nan")  # one article: resampling cannot tell chance from a difference
     elif diff >= 0:
         p = min(1.0, 2 * float(np.mean(ds <= 0)))
     else:
         p = min(1.0, 2 * float(np.mean(ds >= 0)))
-    return {"difference": float(diff), "low": float(np.quantile(ds, 0.025)), "high": float(np.quantile(ds, 0.975)),
-            "p_value": p, "n_articles": len(blocks), "n_boot": n_boot}
+    low, high = percentile_interval(ds, alpha=alpha)
+    return {"difference": float(diff), "low": low, "high": high, "p_value": p, "n_articles": len(blocks), "n_boot": n_boot}

@@ -8,25 +8,26 @@ from pathlib import Path
 
 import numpy as np
 
+from vistance.config import CompareConfig
+from vistance.corpus import registry
 from vistance.dataset.build import write_json
-from vistance.evaluation.metrics import paired_bootstrap
+from vistance.errors import VistanceError
+from vistance.evaluation.metrics import label_arrays, paired_difference
 from vistance.evaluation.plots import comparison_bars, confusion_matrix_png, learning_curves_png
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema
 from vistance.models import model_class
 
 HEADLINES = ["tone_macro_f1", "tone_accuracy", "themes_sample_f1", "themes_micro_f1", "themes_macro_f1"]
 
 
-def _load_predictions(path):
+def _load_predictions(path, schema: LabelSchema):
     from vistance.io import read_jsonl
 
     rows = read_jsonl(path)
     rows.sort(key=lambda r: r["id"])
-    Yt = np.array([[int(t in r["true"]["themes"]) for t in THEMES] for r in rows])
-    yt = np.array([TONES.index(r["true"]["tone"]) for r in rows])
-    Yp = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows])
-    yp = np.array([TONES.index(r["tone"]) for r in rows])
-    return [r["id"] for r in rows], [r["article_id"] for r in rows], (Yt, yt), (Yp, yp)
+    truth = label_arrays((r["true"] for r in rows), schema)
+    pred = label_arrays(rows, schema)
+    return [r["id"] for r in rows], [r["article_id"] for r in rows], truth, pred
 
 
 def _fmt(h: dict) -> str:
@@ -42,110 +43,192 @@ def _ms(d: dict, key: str) -> str:
     return f"{v['mean']:.3f} ± {v['std']:.3f}" if v else "–"
 
 
-def compare_models(params: dict, experiments="experiments") -> Path:
-    exp = Path(experiments)
-    cmp = params.get("compare", {})
-    names = [n for n in cmp.get("models", list(params.get("models", {}))) if (exp / "metrics" / f"{n}.json").exists()]
-    if not names:
-        from vistance.errors import VistanceError
+def _read(path) -> dict | None:
+    path = Path(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
+
+# -- inputs ----------------------------------------------------------------------------------
+
+def load_results(exp: Path, names: list[str]) -> dict[str, dict]:
+    """``metrics/<name>.json`` of each of ``names`` that was evaluated, in that order."""
+    res = {n: _read(exp / "metrics" / f"{n}.json") for n in names}
+    res = {n: r for n, r in res.items() if r is not None}
+    if not res:
         raise VistanceError(f"no evaluated model under {exp / 'metrics'}; run 'vistance evaluate NAME' first")
-    res = {n: json.loads((exp / "metrics" / f"{n}.json").read_text(encoding="utf-8")) for n in names}
-    select = cmp.get("select_metric", "tone_macro_f1")
-    seed = int(params.get("seed", 0))
-    n_boot = int(params.get("evaluate", {}).get("n_boot", 1000))
+    return res
 
-    reference = cmp.get("reference", "tfidf_lr")
-    baselines = [n for n in names if model_class(res[n]["kind"]).baseline]
-    best_baseline = reference if reference in names else (
-        max(baselines, key=lambda n: selection_value(res[n], select)) if baselines else None)
-    best = max(names, key=lambda n: selection_value(res[n], select))
 
-    paired = {}
-    if best_baseline:
-        ids_b, groups, truth, pred_b = _load_predictions(exp / "predictions" / f"{best_baseline}.jsonl")
-        for n in names:
-            if n == best_baseline:
-                continue
-            ids_n, _, _, pred_n = _load_predictions(exp / "predictions" / f"{n}.jsonl")
-            if ids_n != ids_b:
-                continue
-            paired[n] = {m: paired_bootstrap(m, truth, pred_n, pred_b, groups, n_boot=n_boot, seed=seed)
-                         for m in ("tone_macro_f1", "themes_sample_f1")}
+def compared_schema(exp, names: list[str]) -> LabelSchema:
+    """The label set the compared models learned (their saved manifests); refuses models whose
+    label sets differ, naming both."""
+    from vistance.models.folder import manifest_schema, read_manifest
 
-    gen_paired = {}
-    ref_gen = exp / "predictions" / f"{best_baseline}.generalisation.jsonl" if best_baseline else None
-    if ref_gen is not None and ref_gen.exists():
-        from vistance.evaluation.generalisation import CROSS_CORPUS, paired_generalisation_test
-        from vistance.io import read_jsonl
+    schema, first = None, None
+    for n in names:
+        folder = Path(exp) / "models" / n
+        if not (folder / "manifest.json").is_file():
+            continue
+        s = manifest_schema(read_manifest(folder, verify=False), folder)
+        if schema is None:
+            schema, first = s, n
+        else:
+            schema.require_labels(s.theme_names, s.tone_names, f"model {n} (compared with {first})")
+    if schema is None:
+        raise VistanceError(f"no model folder of {', '.join(names)} under {Path(exp) / 'models'}; train them first")
+    return schema
 
-        ref_preds = read_jsonl(ref_gen)
-        outlets = sorted({p["split"] for p in ref_preds if p["split"].startswith("heldout_source_")})
-        groups_of_tests = {"held-out outlets (mean)": outlets, "cross-corpus (news-2024 → vietnews-fa)": [CROSS_CORPUS]}
-        for n in names:
-            path = exp / "predictions" / f"{n}.generalisation.jsonl"
-            if n == best_baseline or not path.exists():
-                continue
-            preds = read_jsonl(path)
-            gen_paired[n] = {}
-            for label, splits in groups_of_tests.items():
-                if not splits:
-                    continue
-                gen_paired[n][label] = {m: paired_generalisation_test(preds, ref_preds, m, splits, n_boot=n_boot, seed=seed)
-                                        for m in ("tone_macro_f1", "themes_sample_f1")}
 
+def read_timings(exp: Path, names: list[str]) -> dict[str, dict]:
+    """Prediction speed (``timings/<name>.json``) and training seconds (``models/<name>.train.json``) per model."""
     timings = {}
     for n in names:
-        t = {}
-        tp = exp / "timings" / f"{n}.json"
-        if tp.exists():
-            t.update(json.loads(tp.read_text()))
-        trp = exp / "models" / f"{n}.train.json"
-        if trp.exists():
-            t["train_seconds"] = json.loads(trp.read_text()).get("train_seconds")
+        t = dict(_read(exp / "timings" / f"{n}.json") or {})
+        train = _read(exp / "models" / f"{n}.train.json")
+        if train is not None:
+            t["train_seconds"] = train.get("train_seconds")
         timings[n] = t
+    return timings
 
-    # -- plots ------------------------------------------------------------------------
-    plots = exp / "plots"
-    comparison_bars(res, ["tone_macro_f1", "themes_sample_f1", "themes_macro_f1"], plots / "comparison.png")
+
+def training_recipes(exp: Path, names: list[str]) -> dict[str, dict]:
+    """The training stats of each fine-tuned model (those with a ``recipe``)."""
+    out = {}
     for n in names:
-        confusion_matrix_png(res[n]["tone"]["confusion_matrix"], list(TONES), f"{n}: tone", plots / n / "tone_confusion.png")
-    curves = {n: res[n].get("learning_curve") for n in names if res[n].get("learning_curve")}
+        st = (_read(exp / "models" / f"{n}.train.json") or {}).get("training_stats") or {}
+        if st.get("recipe"):
+            out[n] = st
+    return out
+
+
+# -- choices ----------------------------------------------------------------------------------
+
+def best_model(res: dict[str, dict], select: str) -> str:
+    """The model with the highest :func:`selection_value` (the first on ties)."""
+    return max(res, key=lambda n: selection_value(res[n], select))
+
+
+def reference_model(res: dict[str, dict], reference: str, select: str) -> str | None:
+    """The model every other is paired-tested against: ``reference`` when it was evaluated, else the
+    best baseline kind by ``select``; ``None`` without either."""
+    if reference in res:
+        return reference
+    baselines = [n for n in res if model_class(res[n]["kind"]).baseline]
+    return max(baselines, key=lambda n: selection_value(res[n], select)) if baselines else None
+
+
+# -- paired tests -------------------------------------------------------------------------------
+
+PAIRED_METRICS = ("tone_macro_f1", "themes_sample_f1")
+
+
+def paired_tests(exp: Path, names: list[str], reference: str | None, schema: LabelSchema, *, n_boot: int,
+                 seed: int) -> dict[str, dict]:
+    """Each model against ``reference`` on the in-sample test split (the same paragraphs):
+    ``{model: {metric: paired bootstrap}}``; a model scored on other items is left out."""
+    if not reference:
+        return {}
+    ids_b, groups, truth, pred_b = _load_predictions(exp / "predictions" / f"{reference}.jsonl", schema)
+    out = {}
+    for n in names:
+        if n == reference:
+            continue
+        ids_n, _, _, pred_n = _load_predictions(exp / "predictions" / f"{n}.jsonl", schema)
+        if ids_n != ids_b:
+            continue
+        out[n] = {m: paired_difference(m, truth, pred_n, pred_b, groups, schema, n_boot=n_boot, seed=seed)
+                  for m in PAIRED_METRICS}
+    return out
+
+
+def generalisation_paired_tests(exp: Path, names: list[str], reference: str | None, schema: LabelSchema, *,
+                                n_boot: int, seed: int, corpora=None) -> dict[str, dict]:
+    """Each model against ``reference`` on the news neither was trained on (held-out outlets,
+    averaged; the cross-corpus test): ``{model: {test: {metric: paired bootstrap}}}``."""
+    from vistance.evaluation.generalisation import paired_generalisation_test
+    from vistance.io import read_jsonl
+
+    ref_gen = exp / "predictions" / f"{reference}.generalisation.jsonl" if reference else None
+    if ref_gen is None or not ref_gen.exists():
+        return {}
+    ref_preds = read_jsonl(ref_gen)
+    outlets = sorted({p["split"] for p in ref_preds if p["split"].startswith("heldout_source_")})
+    groups_of_tests = {"held-out outlets (mean)": outlets}
+    cc = registry.cross_corpus_test(corpora)
+    if cc is not None:
+        trained = " + ".join(e.name for e in registry.corpora_with_role(corpora, "training")
+                             if "cross_era_test" not in e.roles)
+        groups_of_tests[f"cross-corpus ({trained} → {cc.name})"] = [registry.cross_corpus_name(corpora)]
+    out: dict[str, dict] = {}
+    for n in names:
+        path = exp / "predictions" / f"{n}.generalisation.jsonl"
+        if n == reference or not path.exists():
+            continue
+        preds = read_jsonl(path)
+        out[n] = {}
+        for label, splits in groups_of_tests.items():
+            if not splits:
+                continue
+            out[n][label] = {m: paired_generalisation_test(preds, ref_preds, m, splits, schema, n_boot=n_boot, seed=seed)
+                             for m in PAIRED_METRICS}
+    return out
+
+
+# -- outputs ------------------------------------------------------------------------------------
+
+def write_plots(res: dict[str, dict], schema: LabelSchema, plots: Path) -> None:
+    """The comparison bars, each model's tone confusion matrix and the learning curves (PNG)."""
+    comparison_bars(res, ["tone_macro_f1", "themes_sample_f1", "themes_macro_f1"], plots / "comparison.png")
+    for n, r in res.items():
+        confusion_matrix_png(r["tone"]["confusion_matrix"], list(schema.tone_names), f"{n}: tone",
+                             plots / n / "tone_confusion.png")
+    curves = {n: r.get("learning_curve") for n, r in res.items() if r.get("learning_curve")}
     if curves:
         learning_curves_png(curves, "tone_macro_f1", plots / "learning_curve_tone.png")
         learning_curves_png(curves, "themes_sample_f1", plots / "learning_curve_themes.png")
 
-    # -- best model -------------------------------------------------------------------
-    src = exp / "models" / best
-    dst = exp / "models" / "best"
-    if src.is_dir():
-        if dst.exists():
-            shutil.rmtree(dst)
-        shutil.copytree(src, dst)
-        (dst / "BEST.json").write_text(json.dumps({"model": best, "selected_by": select,
-                                                   "value": selection_value(res[best], select)}, indent=2) + "\n")
 
-    # -- summary metrics (DVC) and report ---------------------------------------------
-    summary = {n: {m: round(res[n]["headline"][m]["value"], 4) for m in HEADLINES} for n in names}
-    for n in names:
-        gs = res[n].get("generalisation_score") or {}
-        for m in ("tone_macro_f1", "themes_sample_f1"):
+def export_best(exp: Path, best: str, select: str, value: float) -> Path | None:
+    """Copy ``models/<best>`` to ``models/best`` with ``BEST.json`` (what chose it); ``None`` without a folder."""
+    src, dst = exp / "models" / best, exp / "models" / "best"
+    if not src.is_dir():
+        return None
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    (dst / "BEST.json").write_text(json.dumps({"model": best, "selected_by": select, "value": value}, indent=2) + "\n")
+    return dst
+
+
+def summary_metrics(res: dict[str, dict], corpora=None) -> dict[str, dict]:
+    """Per model: the headline values and the generalisation figures (``metrics.json`` for DVC)."""
+    summary = {n: {m: round(r["headline"][m]["value"], 4) for m in HEADLINES} for n, r in res.items()}
+    for n, r in res.items():
+        gs = r.get("generalisation_score") or {}
+        for m in PAIRED_METRICS:
             if gs.get(m) is not None:
                 summary[n][f"generalisation_{m}"] = round(gs[m], 4)
-        cc = (res[n].get("generalisation") or {}).get("train_news2024_test_vietnews")
+        cc = (r.get("generalisation") or {}).get(registry.cross_corpus_name(corpora))
         if cc:
             summary[n]["crosscorpus_tone_macro_f1"] = round(cc["tone_macro_f1"], 4)
             summary[n]["crosscorpus_themes_sample_f1"] = round(cc["themes_sample_f1"], 4)
-    write_json(exp / "metrics.json", {"models": summary, "best": best, "select_metric": select})
+    return summary
 
+
+def render_report(res: dict[str, dict], schema: LabelSchema, *, best: str, select: str, reference: str | None,
+                  paired: dict, gen_paired: dict, timings: dict, recipes: dict, units: int | None, n_boot: int,
+                  corpora=None) -> str:
+    """``comparison.md``: the generalisation table, the in-sample test split, paired tests, CV,
+    seed variance, fine-tuning runs, cost and per-label F1."""
+    names = list(res)
     any_test = res[names[0]]
     L = ["# Model comparison", "",
          f"Best model by `{select}` ({SELECT_TEXT.get(select, 'the in-sample test split')}): **{best}** "
          "(exported to `experiments/models/best`). Brackets: 95 % CI from a bootstrap over *articles* "
          f"({n_boot} resamples).", ""]
-    L += generalisation_table(res, names)
+    L += generalisation_table(res, names, corpora)
     if gen_paired:
-        L += ["", f"### Paired tests on news the models were not trained on, against {best_baseline}", "",
+        L += ["", f"### Paired tests on news the models were not trained on, against {reference}", "",
               "Paired bootstrap over articles on the same items; difference = model − reference (the held-out-outlet "
               "row averages the per-outlet differences, as the score does); two-sided p.", "",
               "| model | test | Δ tone macro-F1 [95 % CI] | p | Δ themes sample-F1 [95 % CI] | p |",
@@ -166,7 +249,7 @@ def compare_models(params: dict, experiments="experiments") -> Path:
         h = res[n]["headline"]
         L.append(f"| {n} | {res[n]['kind']} | " + " | ".join(_fmt(h[m]) for m in HEADLINES) + " |")
     if paired:
-        L += ["", f"### Paired tests on the in-sample test split, against {best_baseline}", "",
+        L += ["", f"### Paired tests on the in-sample test split, against {reference}", "",
               "Paired bootstrap over articles on the same test paragraphs; difference = model − baseline, two-sided p.", "",
               "| model | Δ tone macro-F1 [95 % CI] | p | Δ themes sample-F1 [95 % CI] | p |", "|---|---|---|---|---|"]
         for n, d in paired.items():
@@ -189,12 +272,6 @@ def compare_models(params: dict, experiments="experiments") -> Path:
         L += ["", "## Seed variance (stochastic models)", "", "| model | seeds | tone macro-F1 | themes sample-F1 |", "|---|---|---|---|"]
         for n, v in sv.items():
             L.append(f"| {n} | {', '.join(map(str, v['seeds']))} | {_ms(v, 'tone_macro_f1')} | {_ms(v, 'themes_sample_f1')} |")
-    recipes = {}
-    for n in names:
-        trp = exp / "models" / f"{n}.train.json"
-        st = (json.loads(trp.read_text()).get("training_stats") or {}) if trp.exists() else {}
-        if st.get("recipe"):
-            recipes[n] = st
     if recipes:
         L += ["", "## Fine-tuning runs", "",
               "| model | frozen layers | trained layers | epochs run / kept | precision | cache s | train s | windows/s |",
@@ -203,29 +280,56 @@ def compare_models(params: dict, experiments="experiments") -> Path:
             L.append(f"| {n} | embeddings + {st['freeze_layers']} | {st['trainable_layers']} + heads | "
                      f"{st['epochs_run']} / {st['best_epoch']} | {st['precision']} | {st['cache_seconds']:.0f} | "
                      f"{st['train_seconds']:.0f} | {st['train_windows_per_second']} |")
-    units = _corpus_units(exp.parent / "data" / "unlabelled" / "ingest_report.json")
     L += ["", "## Cost", "", "Choose the model for `vistance analyze` (`analysis.model`) by this and the held-out figures above.", "",
-          "| model | train seconds | predict paragraphs/s (test split) | analyze the vietnews-fa corpus"
+          "| model | train seconds | predict paragraphs/s (test split) | analyze the "
+          + (f"{cc.name} corpus" if (cc := registry.cross_corpus_test(corpora)) else "unlabelled corpus")
           + (f" ({units:,} units)" if units else "") + " |", "|---|---|---|---|"]
     for n in names:
         t = timings[n]
         rate = t.get("paragraphs_per_second")
         cost = f"≈ {units / rate / 60:.1f} min" if units and rate else "–"
         L.append(f"| {n} | {t.get('train_seconds', '–')} | {rate if rate is not None else '–'} | {cost} |")
+    themes, tones = schema.theme_names, schema.tone_names
     L += ["", "Timings are wall-clock on the machine that ran the pipeline and vary run to run; every other number "
           "is reproducible from `params.yaml` (fixed seeds).", "",
-          "## Per-label F1 (test split)", "", "| model | " + " | ".join(THEMES) + " |", "|---|" + "---|" * len(THEMES)]
+          "## Per-label F1 (test split)", "", "| model | " + " | ".join(themes) + " |", "|---|" + "---|" * len(themes)]
     for n in names:
         per = res[n]["themes"]["per_label"]
-        L.append(f"| {n} | " + " | ".join(f"{per[t]['f1']:.2f} ({per[t]['support']})" for t in THEMES) + " |")
-    L += ["", "| model | " + " | ".join(TONES) + " |", "|---|" + "---|" * len(TONES)]
+        L.append(f"| {n} | " + " | ".join(f"{per[t]['f1']:.2f} ({per[t]['support']})" for t in themes) + " |")
+    L += ["", "| model | " + " | ".join(tones) + " |", "|---|" + "---|" * len(tones)]
     for n in names:
         per = res[n]["tone"]["per_class"]
-        L.append(f"| {n} | " + " | ".join(f"{per[t]['f1']:.2f} ({per[t]['support']})" for t in TONES) + " |")
+        L.append(f"| {n} | " + " | ".join(f"{per[t]['f1']:.2f} ({per[t]['support']})" for t in tones) + " |")
     L += ["", "Plots: `experiments/plots/comparison.png`, `experiments/plots/<model>/tone_confusion.png`, "
           "`experiments/plots/learning_curve_*.png`.", ""]
+    return "\n".join(L)
+
+
+# -- the orchestrator -----------------------------------------------------------------------------
+
+def compare_models(experiments, *, names: list[str], schema: LabelSchema, settings: CompareConfig, n_boot: int,
+                   seed: int, corpora=None) -> Path:
+    """Compare the evaluated models among ``names`` (``settings``: the ``compare`` section): paired
+    tests against the reference, plots, the best model exported as ``models/best``,
+    ``metrics.json`` and ``comparison.md`` (returned). ``corpora``: ``Config.corpora`` (None: the defaults)."""
+    exp = Path(experiments)
+    res = load_results(exp, names)
+    names = list(res)
+    select = settings.select_metric
+    reference = reference_model(res, settings.reference, select)
+    best = best_model(res, select)
+    paired = paired_tests(exp, names, reference, schema, n_boot=n_boot, seed=seed)
+    gen_paired = generalisation_paired_tests(exp, names, reference, schema, n_boot=n_boot, seed=seed, corpora=corpora)
+    write_plots(res, schema, exp / "plots")
+    export_best(exp, best, select, selection_value(res[best], select))
+    write_json(exp / "metrics.json", {"models": summary_metrics(res, corpora), "best": best, "select_metric": select})
+    cc = registry.cross_corpus_test(corpora)
+    report = render_report(res, schema, best=best, select=select, reference=reference, paired=paired,
+                           gen_paired=gen_paired, timings=read_timings(exp, names), recipes=training_recipes(exp, names),
+                           units=_corpus_units(exp.parent / registry.report_path(cc)) if cc else None, n_boot=n_boot,
+                           corpora=corpora)
     out = exp / "comparison.md"
-    out.write_text("\n".join(L), encoding="utf-8")
+    out.write_text(report, encoding="utf-8")
     return out
 
 
@@ -245,19 +349,28 @@ def selection_value(result: dict, select: str) -> float:
     return result["headline"][select]["value"]
 
 
-def generalisation_table(res: dict, names: list[str]) -> list[str]:
-    """Markdown lines: each model on news it was not trained on, beside its in-sample test figures."""
-    from vistance.evaluation.generalisation import CROSS_CORPUS, CROSS_CORPUS_BOTH
-
+def generalisation_table(res: dict, names: list[str], corpora=None) -> list[str]:
+    """Markdown lines: each model on news it was not trained on, beside its in-sample test figures
+    (the collections named from ``corpora``, ``Config.corpora``; None: the defaults)."""
+    CROSS_CORPUS, CROSS_CORPUS_BOTH = registry.cross_corpus_name(corpora), registry.cross_corpus_both_name(corpora)
+    cc = registry.cross_corpus_test(corpora)
+    held = [registry.title(e) for e in registry.corpora_with_role(corpora, "cross_era_test")]
+    held += [f"the {cc.name} test articles"] if cc else []
+    trained = [registry.title(e) for e in registry.corpora_with_role(corpora, "training")
+               if "cross_era_test" not in e.roles]
     L = ["## On news the model was not trained on", "",
-         "One re-fit per model holds out together the largest outlets, the seed articles and the vietnews-fa test "
-         "articles: it is fitted on the labelled 2024–25 news of the other outlets only (the same units for every "
-         "model; a model that early-stops does so on a validation part of them). Held-out outlets: mean over the "
-         "outlets. Cross-corpus: the vietnews-fa test articles (2016–19, other outlets, drawn at random before any "
-         "model). Both-trained: the pipeline's model (trained on both collections) on the same vietnews-fa test "
-         "articles. Score = mean of the first two (the selection criterion).", "",
+         f"One re-fit per model holds out together the largest outlets{', ' if len(held) > 1 else ' and '}"
+         f"{', '.join(held[:-1]) + ' and ' if len(held) > 1 else ''}{held[-1] if held else 'nothing else'}: it is "
+         f"fitted on the labelled units of {' and '.join(trained) or 'the training corpora'} from the other outlets "
+         "only (the same units for every model; a model that early-stops does so on a validation part of them). "
+         "Held-out outlets: mean over the outlets."
+         + (f" Cross-corpus: the test articles of {registry.title(cc)}, drawn at random before any model (no unit "
+            "of that collection trains the re-fit). Both-trained: the pipeline's model (trained on every collection) "
+            f"on the same test articles." if cc else "")
+         + " Score = mean of the first two (the selection criterion).", "",
          "| model | score tone / themes | held-out outlets tone / themes | cross-corpus tone [CI] | cross-corpus themes [CI] "
-         "| both-trained → vietnews tone / themes | in-sample test tone / themes |", "|---|---|---|---|---|---|---|"]
+         f"| both-trained → {registry.key(cc) if cc else '–'} tone / themes | in-sample test tone / themes |",
+         "|---|---|---|---|---|---|---|"]
 
     def pair(a, b):
         return f"{a:.3f} / {b:.3f}" if a is not None and b is not None else "–"

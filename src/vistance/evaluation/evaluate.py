@@ -1,35 +1,67 @@
 """Evaluate one trained model: test-split metrics with article-bootstrap CIs, predictions,
 and — by re-fitting the same configuration — grouped cross-validation, cross-source /
-cross-time splits, seed variance and a learning curve."""
+cross-time splits, seed variance and a learning curve.
+
+:func:`evaluate_model` is a thin orchestrator: each analysis is its own function, taking the
+labelled rows, the model's configuration and the label schema (the dataset's, which the model
+must share: :func:`vistance.models.folder.check_model_labels`).
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from vistance.config import model_params
+from vistance.config import EvaluateConfig, ModelEvaluate
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset, write_json
-from vistance.dataset.splits import CROSS_CORPUS_SPLIT, grouped_kfold
-from vistance.evaluation.generalisation import (CROSS_CORPUS, CROSS_CORPUS_BOTH, generalisation_score, score_split,
-                                                 truth_arrays)
+from vistance.corpus import registry
+from vistance.dataset.splits import grouped_kfold
+from vistance.evaluation.generalisation import generalisation_score, score_split
 from vistance.evaluation.heldout import fit_design, heldout_design
-from vistance.evaluation.metrics import HEADLINE, headline_with_ci, theme_metrics, tone_metrics
+from vistance.dataset import dataset_schema
+from vistance.evaluation.metrics import headline, headline_with_ci, label_arrays
 from vistance.io import atomic_write, write_jsonl
-from vistance.labels.schema import TONES
+from vistance.labels.schema import LabelSchema
 from vistance.models import load_model, model_class
+from vistance.models.folder import check_model_labels
+from vistance.models.scoring import theme_metrics, tone_metrics
 from vistance.models.train import fit_rows
+
+#: spec keys that belong to the trained model's run only (training curves), not to a re-fit
+RUN_ONLY = ("use_dvclive", "log_dir")
+
+
+@dataclass
+class ScoredRows:
+    """A model's predictions on the test rows and how long they took."""
+
+    rows: list[dict]
+    scores: object          # vistance.models.base.Scores
+    Y_pred: np.ndarray
+    y_pred: np.ndarray
+    seconds: float
 
 
 def score_rows(model, rows):
+    """``(Scores, theme decisions, tone indices)`` of ``model`` on ``rows``."""
     sc = model.predict_proba([r["text"] for r in rows])
     return sc, sc.theme_matrix(), sc.tone.argmax(axis=1)
 
 
-def headline(rows, Yp, yp) -> dict:
-    Yt, yt = truth_arrays(rows)
-    return {k: float(fn(Yt, Yp, yt, yp)) for k, fn in HEADLINE.items()}
+def rows_headline(rows, Y_pred, y_pred, schema: LabelSchema) -> dict:
+    """Headline metrics (point values) of decisions against ``rows``' gold."""
+    Yt, yt = label_arrays(rows, schema)
+    return headline(Yt, Y_pred, yt, y_pred, schema)
+
+
+def load_splits(dataset_dir) -> dict[str, list[dict]]:
+    """The dataset's rows by split."""
+    dd = load_dataset_dict(dataset_dir)
+    return {s: rows_from_dataset(dd[s]) for s in dd}
 
 
 def _summarise(runs: list[dict]) -> dict:
@@ -39,137 +71,185 @@ def _summarise(runs: list[dict]) -> dict:
             for k in keys}
 
 
-def _refit(kind, spec, train_rows, seed, valid_rows=None):
-    """A fresh model of the same configuration fitted on ``train_rows`` (``None`` if it has one tone class)."""
-    if len({r["tone"] for r in train_rows}) < 2:
-        return None
-    spec = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
-    return fit_rows(kind, spec, train_rows, valid_rows, seed=seed)
-
-
-def _refit_eval(kind, spec, train_rows, test_rows, seed, valid_rows=None) -> dict | None:
+def _refit_eval(kind, spec, train_rows, test_rows, seed, schema: LabelSchema, valid_rows=None) -> dict | None:
     """Fit a fresh model on ``train_rows`` and score ``test_rows``; ``None`` when the training
     part has a single tone class (possible on tiny corpora), so the run is skipped, not faked."""
     if len({r["tone"] for r in train_rows}) < 2 or not test_rows:
         return None
-    spec = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}  # curves belong to the trained model
-    m = fit_rows(kind, spec, train_rows, valid_rows, seed=seed)
+    spec = {k: v for k, v in spec.items() if k not in RUN_ONLY}
+    m = fit_rows(kind, spec, train_rows, valid_rows, seed=seed, schema=schema)
     _, Yp, yp = score_rows(m, test_rows)
-    return headline(test_rows, Yp, yp)
+    return rows_headline(test_rows, Yp, yp, schema)
 
 
-def evaluate_model(name: str, params: dict, dataset_dir, model_dir, out_dir) -> dict:
-    """Write ``<out>/metrics/<name>.json``, ``<out>/predictions/<name>.jsonl``,
-    ``<out>/plots/<name>/*.json`` (DVC plot data) and ``<out>/timings/<name>.json``."""
-    ev = params.get("evaluate", {})
-    seed = int(params.get("seed", 0))
-    n_boot = int(ev.get("n_boot", 1000))
-    kind, spec = model_params(params, name)
-    mode = (params["models"][name].get("evaluate") or {})
-    dd = load_dataset_dict(dataset_dir)
-    splits = {s: rows_from_dataset(dd[s]) for s in dd}
-    test = splits["test"]
-    model = load_model(model_dir)
+# -- the analyses --------------------------------------------------------------------------
 
+def score_test(model, rows: list[dict]) -> ScoredRows:
+    """The trained model on the test rows, timed."""
     t0 = time.perf_counter()
-    sc, Yp, yp = score_rows(model, test)
-    infer_s = time.perf_counter() - t0
-    Yt, yt = truth_arrays(test)
-    groups = [r["article_id"] for r in test]
-    result = {
-        "model": name, "kind": kind, "test_paragraphs": len(test), "test_articles": len(set(groups)),
-        "headline": headline_with_ci(Yt, Yp, yt, yp, groups, n_boot=n_boot, seed=seed),
-        "themes": theme_metrics(Yt, Yp), "tone": tone_metrics(yt, yp),
-    }
+    sc, Yp, yp = score_rows(model, rows)
+    return ScoredRows(rows, sc, Yp, yp, time.perf_counter() - t0)
 
-    all_rows = [r for s in ("train", "validation", "test") if s in splits for r in splits[s]]
-    refit = mode.get("refit", True)
-    min_rows = int(ev.get("min_paragraphs", 0))
-    if refit and len(all_rows) < min_rows:   # e.g. a fresh clone without the corpora: seeds only
-        refit = False
-        result["skipped"] = (f"refitting analyses (CV, generalisation, seed variance, learning curve): "
-                             f"{len(all_rows)} labelled paragraphs < evaluate.min_paragraphs {min_rows}")
-    if refit and ev.get("cv_folds", 0) and mode.get("cv", True):
-        k = int(ev["cv_folds"])
-        runs = []
-        for tr, te in grouped_kfold([r["article_id"] for r in all_rows], k=k, seed=seed):
-            runs.append(_refit_eval(kind, spec, [all_rows[i] for i in tr], [all_rows[i] for i in te], seed))
-        if any(r is not None for r in runs):
-            result["grouped_cv"] = {"folds": k, "folds_used": sum(r is not None for r in runs), **_summarise(runs)}
-    gen_preds: list[dict] = []
-    cross = splits.get(CROSS_CORPUS_SPLIT) or []
-    if cross:  # the pipeline's own model (trained on both collections) on the cross-corpus test articles
-        both = score_split(CROSS_CORPUS_BOTH, model, len(splits["train"]), cross, n_boot, seed)
-        result["cross_corpus"] = {CROSS_CORPUS_BOTH: both.summary()}
-        gen_preds += both.predictions
-    if refit and ev.get("generalisation", True):
-        # one fit that holds out every evaluation outlet, the seed articles and the cross-corpus
-        # test together (evaluation/heldout.py), the same design for every model
-        n_sources = int(mode.get("heldout_sources", ev.get("heldout_sources", 3)))
-        design = heldout_design(splits, n_sources, seed)
-        if len({r["tone"] for r in design.fit + design.valid}) >= 2:
-            spec_g = {k: v for k, v in spec.items() if k not in ("use_dvclive", "log_dir")}
-            refitted = fit_design(kind, spec_g, design.fit, design.valid, seed)
-            gen = {}
-            for split_name, te_rows in design.tests.items():
-                if len(te_rows) < 20 and split_name != CROSS_CORPUS:
-                    continue
-                res = score_split(split_name, refitted, len(design.fit) + len(design.valid), te_rows, n_boot, seed)
-                gen[split_name] = res.summary()
-                gen_preds += res.predictions
-            result["generalisation"] = gen
-            result["generalisation_score"] = generalisation_score(gen)
-            result["generalisation_design"] = {"fit": len(design.fit), "validation": len(design.valid),
-                                               "outlets": design.outlets, "one_fit": True}
-    capabilities = model_class(kind)
-    if refit and capabilities.seeded and ev.get("seeds") and mode.get("seed_variance", capabilities.stochastic):
-        valid = splits.get("validation")
-        main = headline(test, Yp, yp)  # the trained model is the run with the pipeline's seed
-        runs = [main if int(s) == seed else _refit_eval(kind, spec, splits["train"], test, int(s), valid) for s in ev["seeds"]]
-        if any(r is not None for r in runs):
-            result["seed_variance"] = {"seeds": list(ev["seeds"]), **_summarise(runs)}
+
+def in_sample_metrics(test: ScoredRows, schema: LabelSchema, *, n_boot: int, seed: int) -> dict:
+    """Headline metrics with article-bootstrap CIs, per-theme and per-tone metrics of the test split."""
+    Yt, yt = label_arrays(test.rows, schema)
+    groups = [r["article_id"] for r in test.rows]
+    return {"test_paragraphs": len(test.rows), "test_articles": len(set(groups)),
+            "headline": headline_with_ci(Yt, test.Y_pred, yt, test.y_pred, groups, schema, n_boot=n_boot, seed=seed),
+            "themes": theme_metrics(Yt, test.Y_pred, schema.theme_names),
+            "tone": tone_metrics(yt, test.y_pred, schema.tone_names)}
+
+
+def grouped_cv(kind: str, spec: dict, rows: list[dict], schema: LabelSchema, *, folds: int, seed: int) -> dict | None:
+    """Article-grouped ``folds``-fold cross-validation over ``rows`` (mean ± sd); ``None`` if no fold ran."""
+    runs = [_refit_eval(kind, spec, [rows[i] for i in tr], [rows[i] for i in te], seed, schema)
+            for tr, te in grouped_kfold([r["article_id"] for r in rows], k=folds, seed=seed)]
+    if not any(r is not None for r in runs):
+        return None
+    return {"folds": folds, "folds_used": sum(r is not None for r in runs), **_summarise(runs)}
+
+
+def generalisation(kind: str, spec: dict, splits: dict[str, list[dict]], schema: LabelSchema, *,
+                   n_sources: int, n_boot: int, seed: int, corpora=None,
+                   min_test_units: int = 20) -> tuple[dict, list[dict]] | None:
+    """One fit that holds out every evaluation outlet, the seed articles and the cross-corpus test
+    together (:mod:`vistance.evaluation.heldout`), scored on each: the result's ``generalisation*``
+    entries and the prediction records; ``None`` when the fit part has a single tone class.
+    ``corpora``: ``Config.corpora`` (the split names; None: the default corpora). A held-out test
+    with fewer than ``min_test_units`` units is left out (the cross-corpus test never is)."""
+    design = heldout_design(splits, n_sources, seed, corpora=corpora)
+    cross_name = registry.cross_corpus_name(corpora)
+    if len({r["tone"] for r in design.fit + design.valid}) < 2:
+        return None
+    refitted = fit_design(kind, {k: v for k, v in spec.items() if k not in RUN_ONLY}, design.fit, design.valid, seed,
+                          schema=schema)
+    gen, preds = {}, []
+    for split_name, te_rows in design.tests.items():
+        if len(te_rows) < min_test_units and split_name != cross_name:
+            continue
+        res = score_split(split_name, refitted, len(design.fit) + len(design.valid), te_rows, n_boot, seed)
+        gen[split_name] = res.summary()
+        preds += res.predictions
+    return ({"generalisation": gen, "generalisation_score": generalisation_score(gen, corpora),
+             "generalisation_design": {"fit": len(design.fit), "validation": len(design.valid),
+                                       "outlets": design.outlets, "one_fit": True}}, preds)
+
+
+def seed_variance(kind: str, spec: dict, splits: dict[str, list[dict]], main: dict, schema: LabelSchema, *,
+                  seeds: list[int], seed: int) -> dict | None:
+    """The configuration re-fitted with each of ``seeds`` (``main``: the trained model, the run with ``seed``)."""
+    valid = splits.get("validation")
+    runs = [main if int(s) == seed else _refit_eval(kind, spec, splits["train"], splits["test"], int(s), schema, valid)
+            for s in seeds]
+    if not any(r is not None for r in runs):
+        return None
+    return {"seeds": list(seeds), **_summarise(runs)}
+
+
+def learning_curve(kind: str, spec: dict, splits: dict[str, list[dict]], main: dict, schema: LabelSchema, *,
+                   fractions: list[float], seed: int) -> list[dict]:
+    """Nested subsets of the train split (whole articles, seeded hash order); the full train split
+    is the trained model itself (``main``), so that point is not fitted again."""
+    train, test = splits["train"], splits["test"]
+    arts = sorted({r["article_id"] for r in train}, key=lambda a: hash_key(a, seed))
     curve = []
-    if refit and ev.get("learning_curve") and mode.get("learning_curve", True):
-        # nested subsets of the train split (whole articles, seeded hash order); the full
-        # train split is the trained model itself, so that point is not fitted again
-        train = splits["train"]
-        arts = sorted({r["article_id"] for r in train}, key=lambda a: hash_key(a, seed))
-        for frac in mode.get("learning_curve_fractions", ev["learning_curve"]):
-            if frac >= 1.0:
-                curve.append({"fraction": 1.0, "train_paragraphs": len(train), **headline(test, Yp, yp)})
-                continue
-            keep = set(arts[: max(2, int(round(frac * len(arts))))])
-            sub = [r for r in train if r["article_id"] in keep]
-            h = _refit_eval(kind, spec, sub, test, seed, splits.get("validation"))
-            if h is None:
-                continue
+    for frac in fractions:
+        if frac >= 1.0:
+            curve.append({"fraction": 1.0, "train_paragraphs": len(train), **main})
+            continue
+        keep = set(arts[: max(2, int(round(frac * len(arts))))])
+        sub = [r for r in train if r["article_id"] in keep]
+        h = _refit_eval(kind, spec, sub, test, seed, schema, splits.get("validation"))
+        if h is not None:
             curve.append({"fraction": frac, "train_paragraphs": len(sub), **h})
-        result["learning_curve"] = curve
+    return curve
 
+
+def write_outputs(out_dir, name: str, result: dict, test: ScoredRows, gen_preds: list[dict], schema: LabelSchema) -> None:
+    """``metrics/<name>.json``, the prediction files, the DVC plot data and ``timings/<name>.json``."""
     out_dir = Path(out_dir)
     write_json(out_dir / "metrics" / f"{name}.json", _round(result))
     write_jsonl(out_dir / "predictions" / f"{name}.generalisation.jsonl", gen_preds, sort_keys=True)
-    recs = sc.records([r["id"] for r in test])
+    recs = test.scores.records([r["id"] for r in test.rows])
     with atomic_write(out_dir / "predictions" / f"{name}.jsonl") as fh:
-        for r, rec in zip(test, recs):
+        for r, rec in zip(test.rows, recs):
             rec["true"] = {"themes": r["themes"], "tone": r["tone"]}
             rec["article_id"] = r["article_id"]
             fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
-    # DVC plot data: confusion pairs and learning curve
     plots = out_dir / "plots" / name
-    write_json(plots / "tone_confusion.json", [{"actual": TONES[a], "predicted": TONES[b]} for a, b in zip(yt, yp)])
+    _, yt = label_arrays(test.rows, schema)
+    tones = schema.tone_names
+    write_json(plots / "tone_confusion.json", [{"actual": tones[a], "predicted": tones[b]} for a, b in zip(yt, test.y_pred)])
+    curve = result.get("learning_curve")
     if curve:
         write_json(plots / "learning_curve.json", [{"train_paragraphs": c["train_paragraphs"], "tone_macro_f1": round(c["tone_macro_f1"], 4),
                                                     "themes_sample_f1": round(c["themes_sample_f1"], 4)} for c in curve])
+    n, secs = len(test.rows), test.seconds
     write_json(out_dir / "timings" / f"{name}.json", {
-        "predict_seconds": round(infer_s, 3), "paragraphs": len(test),
-        "paragraphs_per_second": round(len(test) / infer_s, 1) if infer_s > 0 else None})
+        "predict_seconds": round(secs, 3), "paragraphs": n,
+        "paragraphs_per_second": round(n / secs, 1) if secs > 0 else None})
+
+
+# -- the orchestrator -------------------------------------------------------------------------
+
+def evaluate_model(name: str, kind: str, spec: dict, dataset_dir, model_dir, out_dir, *, settings: EvaluateConfig,
+                   mode: ModelEvaluate | None = None, seed: int, corpora=None) -> dict:
+    """Write ``<out>/metrics/<name>.json``, ``<out>/predictions/<name>.jsonl``,
+    ``<out>/plots/<name>/*.json`` (DVC plot data) and ``<out>/timings/<name>.json``.
+
+    ``kind``/``spec``: the model's configuration (re-fitted by the analyses); ``settings``: the
+    ``evaluate`` section; ``mode``: the model's own switches (``models.<name>.evaluate``);
+    ``corpora``: ``Config.corpora`` (which collection is the cross-corpus test; None: the defaults).
+    Refuses a model whose labels differ from the dataset's.
+    """
+    mode = mode or ModelEvaluate()
+    schema = dataset_schema(dataset_dir)
+    model = load_model(model_dir)
+    check_model_labels(model, schema, f"model {model_dir}")
+    splits = load_splits(dataset_dir)
+    test = score_test(model, splits["test"])
+    result = {"model": name, "kind": kind, **in_sample_metrics(test, schema, n_boot=settings.n_boot, seed=seed)}
+    main = rows_headline(test.rows, test.Y_pred, test.y_pred, schema)
+
+    all_rows = [r for s in ("train", "validation", "test") if s in splits for r in splits[s]]
+    refit = mode.refit
+    if refit and len(all_rows) < settings.min_paragraphs:   # e.g. a fresh clone without the corpora: seeds only
+        refit = False
+        result["skipped"] = (f"refitting analyses (CV, generalisation, seed variance, learning curve): "
+                             f"{len(all_rows)} labelled paragraphs < evaluate.min_paragraphs {settings.min_paragraphs}")
+    if refit and settings.cv_folds and mode.cv:
+        cv = grouped_cv(kind, spec, all_rows, schema, folds=settings.cv_folds, seed=seed)
+        if cv:
+            result["grouped_cv"] = cv
+    gen_preds: list[dict] = []
+    cross_split, both_name = registry.cross_corpus_split(corpora), registry.cross_corpus_both_name(corpora)
+    cross = splits.get(cross_split) or [] if cross_split else []
+    if cross:  # the pipeline's own model (trained on both collections) on the cross-corpus test articles
+        both = score_split(both_name, model, len(splits["train"]), cross, settings.n_boot, seed)
+        result["cross_corpus"] = {both_name: both.summary()}
+        gen_preds += both.predictions
+    if refit and settings.generalisation:
+        n_sources = mode.heldout_sources if mode.heldout_sources is not None else settings.heldout_sources
+        gen = generalisation(kind, spec, splits, schema, n_sources=n_sources, n_boot=settings.n_boot, seed=seed,
+                             corpora=corpora, min_test_units=settings.min_test_units)
+        if gen:
+            result.update(gen[0])
+            gen_preds += gen[1]
+    capabilities = model_class(kind)
+    wants_seeds = mode.seed_variance if mode.seed_variance is not None else capabilities.stochastic
+    if refit and capabilities.seeded and settings.seeds and wants_seeds:
+        sv = seed_variance(kind, spec, splits, main, schema, seeds=settings.seeds, seed=seed)
+        if sv:
+            result["seed_variance"] = sv
+    if refit and settings.learning_curve and mode.learning_curve:
+        fractions = mode.learning_curve_fractions if mode.learning_curve_fractions is not None else settings.learning_curve
+        result["learning_curve"] = learning_curve(kind, spec, splits, main, schema, fractions=fractions, seed=seed)
+    write_outputs(out_dir, name, result, test, gen_preds, schema)
     return result
 
 
 def hash_key(s: str, seed: int) -> str:
-    import hashlib
-
     return hashlib.sha1(f"{seed}:{s}".encode()).hexdigest()
 
 

@@ -1,22 +1,23 @@
 """How a model configuration holds up on news it was not trained on.
 
 One fit of the configuration (:mod:`vistance.evaluation.heldout`) holds out every test below
-at once; none shares an article, outlet or collection with what it was fitted on:
+at once; none shares an article, outlet or collection with what it was fitted on. The split
+names come from ``params.yaml``'s ``corpora`` (:mod:`vistance.corpus.registry`; ``<train>``: the
+keys of the training corpora, ``<key>``: the tested corpus's):
 
 ``heldout_source_<outlet>``
     each of the largest outlets, none of which the fit saw;
-``train_news2024_test_seeds``
-    the 2025–26 seed articles (another era) against a model of the 2024–25 news;
-``train_news2024_test_vietnews``
-    the cross-corpus test: the vietnews-fa test articles (2016–19, other outlets,
-    drawn at random before any model saw them) against a model that never saw that
-    collection at all;
-``train_both_test_vietnews``
-    the same test against the model trained on both collections (the pipeline's own
+``train_<train>_test_<key>`` of a ``cross_era_test`` corpus
+    its articles (another era, e.g. the seed articles) against a model of the training news;
+``train_<train>_test_<key>`` of the ``cross_corpus_test`` corpus (:data:`CROSS_CORPUS` by default)
+    the cross-corpus test: that collection's test articles (drawn at random before any model
+    saw them) against a model that never saw that collection at all;
+``train_both_test_<key>``
+    the same test against the model trained on every collection (the pipeline's own
     model, scored, not re-fitted).
 
 The *generalisation score* of a metric is the mean of (a) the mean over the held-out
-outlets and (b) ``train_news2024_test_vietnews``: the criterion `best` is chosen by.
+outlets and (b) the cross-corpus split: the criterion `best` is chosen by.
 Predictions of every split are kept so that paired bootstrap tests can compare two
 models on exactly the same items.
 """
@@ -26,14 +27,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vistance.dataset.splits import CROSS_CORPUS_SPLIT
-from vistance.evaluation.bootstrap import bootstrap_ci
-from vistance.evaluation.bootstrap import paired_bootstrap as _pb
-from vistance.evaluation.metrics import HEADLINE, paired_bootstrap
-from vistance.labels.schema import THEMES, TONES
+from vistance.corpus import registry
+from vistance.evaluation.bootstrap import bootstrap_ci, paired_bootstrap
+from vistance.evaluation.metrics import headline_metrics, label_arrays
+from vistance.labels.schema import LabelSchema
 
-CROSS_CORPUS = "train_news2024_test_vietnews"
-CROSS_CORPUS_BOTH = "train_both_test_vietnews"
+#: the default corpora's split names (vistance/data/corpora.yaml); with a config, ask the registry
+#: (``registry.cross_corpus_split/cross_corpus_name/cross_corpus_both_name(cfg.corpora)``)
+CROSS_CORPUS_SPLIT = registry.cross_corpus_split()
+CROSS_CORPUS = registry.cross_corpus_name()
+CROSS_CORPUS_BOTH = registry.cross_corpus_both_name()
 SELECTION_METRICS = ("tone_macro_f1", "themes_sample_f1")
 
 
@@ -53,21 +56,15 @@ class SplitResult:
                 "ci": {k: [v["low"], v["high"]] for k, v in self.headline.items() if isinstance(v, dict)}}
 
 
-def truth_arrays(rows):
-    """Gold of ``rows`` as arrays: themes ``[n, 9]`` multi-hot, tone indices ``[n]``."""
-    Y = np.array([[int(t in r["themes"]) for t in THEMES] for r in rows], dtype=int).reshape(-1, len(THEMES))
-    y = np.array([TONES.index(r["tone"]) for r in rows], dtype=int)
-    return Y, y
-
-
 def score_split(name: str, model, train_n: int, test_rows: list[dict], n_boot: int, seed: int) -> SplitResult:
-    """Score ``model`` on ``test_rows``: headline metrics with CIs and prediction records."""
+    """Score ``model`` on ``test_rows`` (labels in ``model.schema``): headline metrics with CIs and
+    prediction records."""
     sc = model.predict_proba([r["text"] for r in test_rows])
     Yp, yp = sc.theme_matrix(), sc.tone.argmax(axis=1)
-    Yt, yt = truth_arrays(test_rows)
+    Yt, yt = label_arrays(test_rows, model.schema)
     groups = [r["article_id"] for r in test_rows]
     head = {}
-    for m, fn in HEADLINE.items():  # intervals for the two selection metrics; point values for the rest
+    for m, fn in headline_metrics(model.schema).items():  # intervals for the two selection metrics; point values for the rest
         if m in SELECTION_METRICS:
             head[m] = bootstrap_ci(lambda ix, fn=fn: fn(Yt[ix], Yp[ix], yt[ix], yp[ix]), groups, n_boot, seed)
         else:
@@ -79,28 +76,30 @@ def score_split(name: str, model, train_n: int, test_rows: list[dict], n_boot: i
     return SplitResult(name, train_n, len(test_rows), head, preds)
 
 
-def generalisation_score(gen: dict) -> dict:
-    """Per selection metric: mean of (mean over held-out outlets) and the cross-corpus split.
+def generalisation_score(gen: dict, corpora=None) -> dict:
+    """Per selection metric: mean of (mean over held-out outlets) and the cross-corpus split
+    (of ``corpora``, ``Config.corpora``; None: the default corpora).
 
     A part that is missing (no outlet large enough, no cross-corpus test on this machine)
     is left out of the mean; ``None`` when both are missing.
     """
+    cross = registry.cross_corpus_name(corpora)
     out = {}
     for m in SELECTION_METRICS:
         outlets = [v[m] for k, v in gen.items() if k.startswith("heldout_source_") and m in v]
         parts = []
         if outlets:
             parts.append(float(np.mean(outlets)))
-        if CROSS_CORPUS in gen and m in gen[CROSS_CORPUS]:
-            parts.append(float(gen[CROSS_CORPUS][m]))
+        if cross in gen and m in gen[cross]:
+            parts.append(float(gen[cross][m]))
         out[m] = float(np.mean(parts)) if parts else None
     out["parts"] = {"heldout_outlets": sum(k.startswith("heldout_source_") for k in gen),
-                    "cross_corpus": CROSS_CORPUS in gen}
+                    "cross_corpus": cross in gen}
     return out
 
 
 def paired_generalisation_test(preds_a: list[dict], preds_b: list[dict], metric: str, splits: list[str],
-                               n_boot: int = 1000, seed: int = 0) -> dict | None:
+                               schema: LabelSchema, *, n_boot: int, seed: int) -> dict | None:
     """Paired article bootstrap of ``metric(A) - metric(B)``, averaged over ``splits``.
 
     Both prediction lists must cover the same items of those splits (matched by split and
@@ -113,18 +112,10 @@ def paired_generalisation_test(preds_a: list[dict], preds_b: list[dict], metric:
     items = sorted(set(a) & set(b))
     if not items or len(items) != len(a) or len(items) != len(b):
         return None
-    fn = HEADLINE[metric]
-
-    def arrays(src):
-        Y = np.array([[int(t in src[k]["themes"]) for t in THEMES] for k in items], dtype=int)
-        y = np.array([TONES.index(src[k]["tone"]) for k in items], dtype=int)
-        return Y, y
-
-    truth = {k: a[k]["true"] for k in items}
-    Yt = np.array([[int(t in truth[k]["themes"]) for t in THEMES] for k in items], dtype=int)
-    yt = np.array([TONES.index(truth[k]["tone"]) for k in items], dtype=int)
-    Ya, ya = arrays(a)
-    Yb, yb = arrays(b)
+    fn = headline_metrics(schema)[metric]
+    Yt, yt = label_arrays((a[k]["true"] for k in items), schema)
+    Ya, ya = label_arrays((a[k] for k in items), schema)
+    Yb, yb = label_arrays((b[k] for k in items), schema)
     split_of = np.array([k[0] for k in items])
     groups = [f"{k[0]}::{a[k]['article_id']}" for k in items]
     masks = [split_of == s for s in splits if (split_of == s).any()]
@@ -138,8 +129,8 @@ def paired_generalisation_test(preds_a: list[dict], preds_b: list[dict], metric:
             diffs.append(fn(Yt[sel], Ya[sel], yt[sel], ya[sel]) - fn(Yt[sel], Yb[sel], yt[sel], yb[sel]))
         return float(np.mean(diffs)) if diffs else 0.0
 
-    return {"metric": metric, "splits": list(splits), "items": len(items), **_pb(difference, groups, n_boot=n_boot, seed=seed)}
+    return {"metric": metric, "splits": list(splits), "items": len(items), **paired_bootstrap(difference, groups, n_boot=n_boot, seed=seed)}
 
 
 __all__ = ["CROSS_CORPUS", "CROSS_CORPUS_BOTH", "CROSS_CORPUS_SPLIT", "SplitResult", "score_split",
-           "generalisation_score", "paired_generalisation_test", "paired_bootstrap"]
+           "generalisation_score", "paired_generalisation_test"]

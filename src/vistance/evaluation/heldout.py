@@ -2,9 +2,10 @@
 and a hyper-parameter search that reads only validation data.
 
 :func:`heldout_design` removes, together, every article of the ``n_outlets`` largest outlets of
-the labelled news, the seed articles (2025–26, another era), the in-sample test split and every
-vietnews-fa unit (its test articles are the cross-corpus test, so no unit of that collection
-trains); what is left is split by article into a ``fit`` part and a ``valid`` part. Each model is
+the labelled news, the articles of every ``cross_era_test`` corpus (another era: the seed
+articles by default), the in-sample test split and every unit of the ``cross_corpus_test`` corpus
+(its test articles are the cross-corpus test, so no unit of that collection trains); the corpora
+and split names come from ``params.yaml``'s ``corpora`` (:mod:`vistance.corpus.registry`); what is left is split by article into a ``fit`` part and a ``valid`` part. Each model is
 fitted once (:func:`fit_design`: a kind that uses validation data fits on ``fit`` and stops early /
 tunes thresholds on ``valid``; any other kind fits on both, so every model sees the same labelled
 units) and scored on every held-out test. Refitting a fine-tuned encoder once per outlet is what a
@@ -19,13 +20,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vistance.dataset.splits import CROSS_CORPUS_SPLIT, assign_groups
-from vistance.evaluation.generalisation import CROSS_CORPUS, truth_arrays
-from vistance.evaluation.metrics import HEADLINE
+from vistance.corpus import registry
+from vistance.dataset.splits import assign_groups
+from vistance.evaluation.metrics import headline_metrics, label_arrays
+from vistance.labels.schema import LabelSchema
 from vistance.models.train import fit_rows
 
 SELECT = ("tone_macro_f1", "themes_sample_f1")
-SEEDS_SPLIT = "train_news2024_test_seeds"
+#: the default corpora's cross-era split (``train_<train>_test_<key>`` of the seed articles)
+SEEDS_SPLIT = next(iter(registry.cross_era_names().values()), None)
 
 
 @dataclass
@@ -44,42 +47,53 @@ class HeldoutDesign:
 
 
 def heldout_design(splits: dict[str, list[dict]], n_outlets: int = 3, seed: int = 0,
-                   valid_fraction: float = 0.15, other_collection: str = "vietnews-fa") -> HeldoutDesign:
-    """The design described in the module docstring, from the dataset's rows by split."""
+                   valid_fraction: float = 0.15, corpora=None) -> HeldoutDesign:
+    """The design described in the module docstring, from the dataset's rows by split
+    (``corpora``: ``Config.corpora``; None: the default corpora)."""
+    cross_entries = registry.cross_corpus_tests(corpora)
+    others = {e.name for e in cross_entries}
+    eras = registry.cross_era_names(corpora)
     rows = [r for s in ("train", "validation") if s in splits for r in splits[s]]
-    cross = splits.get(CROSS_CORPUS_SPLIT) or []
-    news = [r for r in rows if r["corpus"] != other_collection]
-    counts = Counter(r["source"] for r in news if r["source"] and r["corpus"] != "seeds")
+    news = [r for r in rows if r["corpus"] not in others]
+    counts = Counter(r["source"] for r in news if r["source"] and r["corpus"] not in eras)
     outlets = [s for s, _ in counts.most_common(n_outlets)]
     tests = {f"heldout_source_{o}": [r for r in news if r["source"] == o] for o in outlets}
-    if cross:
-        tests[CROSS_CORPUS] = list(cross)
-    seeds = [r for r in news if r["corpus"] == "seeds"]
-    if seeds:
-        tests[SEEDS_SPLIT] = seeds
-    rest = [r for r in news if r["source"] not in outlets and r["corpus"] != "seeds"]
+    for e in cross_entries:
+        cross = splits.get(registry.test_split(e)) or []
+        if cross:
+            tests[registry.generalisation_split(corpora, e)] = list(cross)
+    for name, split in eras.items():
+        held = [r for r in news if r["corpus"] == name]
+        if held:
+            tests[split] = held
+    rest = [r for r in news if r["source"] not in outlets and r["corpus"] not in eras]
     part = assign_groups([r["article_id"] for r in rest], {"fit": 1 - valid_fraction, "valid": valid_fraction},
                          seed=seed)
     return HeldoutDesign(fit=[r for r in rest if part[r["article_id"]] == "fit"],
                          valid=[r for r in rest if part[r["article_id"]] == "valid"], tests=tests, outlets=outlets,
-                         meta={"valid_fraction": valid_fraction, "seed": seed, "excluded_collection": other_collection})
+                         meta={"valid_fraction": valid_fraction, "seed": seed,
+                               "excluded_collection": ", ".join(sorted(others)) or None})
 
 
-def fit_design(kind: str, spec: dict, fit: list[dict], valid: list[dict], seed: int | None):
+def fit_design(kind: str, spec: dict, fit: list[dict], valid: list[dict], seed: int | None,
+               schema: LabelSchema | None = None):
     """A model of ``kind`` fitted on a design's rows: on ``fit`` with ``valid`` for a kind that uses
-    validation data, on ``fit + valid`` otherwise (the same labelled units for every kind)."""
+    validation data, on ``fit + valid`` otherwise (the same labelled units for every kind).
+    ``schema``: the label set to learn (``None``: the packaged default codebook)."""
     from vistance.models import model_class
 
     if model_class(kind).uses_validation:
-        return fit_rows(kind, spec, fit, valid, seed=seed)
-    return fit_rows(kind, spec, fit + valid, None, seed=seed)
+        return fit_rows(kind, spec, fit, valid, seed=seed, schema=schema)
+    return fit_rows(kind, spec, fit + valid, None, seed=seed, schema=schema)
 
 
 def headline_of(rows: list[dict], scores) -> dict:
-    """The two selection metrics (and their mean, ``score``) of ``scores`` against ``rows``' gold."""
-    Yt, yt = truth_arrays(rows)
+    """The two selection metrics (and their mean, ``score``) of ``scores`` against ``rows``' gold
+    (labels in ``scores.schema``)."""
+    Yt, yt = label_arrays(rows, scores.schema)
     Yp, yp = scores.theme_matrix(), scores.tone.argmax(axis=1)
-    out = {m: float(HEADLINE[m](Yt, Yp, yt, yp)) for m in SELECT}
+    fns = headline_metrics(scores.schema)
+    out = {m: float(fns[m](Yt, Yp, yt, yp)) for m in SELECT}
     out["score"] = float(np.mean([out[m] for m in SELECT]))
     return out
 
@@ -91,14 +105,14 @@ def grid_points(grid: dict[str, list]) -> list[dict]:
 
 
 def validation_search(kind: str, spec: dict, grid: dict[str, list], fit: list[dict], valid: list[dict],
-                      seed: int, log=print) -> dict:
+                      seed: int, log=print, schema: LabelSchema | None = None) -> dict:
     """Fit ``spec`` updated with each grid point on ``fit`` (early stopping on ``valid``), score it on
     ``valid`` only, and return the table, the chosen point (highest mean of tone macro-F1 and
     themes sample-F1 on validation; ties to the earlier point) and its model."""
     table, best, best_model = [], None, None
     for point in grid_points(grid):
         t0 = time.perf_counter()
-        model = fit_design(kind, {**spec, **point}, fit, valid, seed)
+        model = fit_design(kind, {**spec, **point}, fit, valid, seed, schema=schema)
         seconds = time.perf_counter() - t0
         h = headline_of(valid, model.predict_proba([r["text"] for r in valid]))
         stats = getattr(model, "training_stats_", {}) or {}
@@ -118,7 +132,7 @@ def choose_ensemble(valid: list[dict], a, b, weights=(0.0, 0.25, 0.5, 0.75, 1.0)
     thresholds, chosen on ``valid``'s gold (:func:`vistance.models.ensemble.choose_task_weights`)."""
     from vistance.models.ensemble import choose_task_weights
 
-    Yt, yt = truth_arrays(valid)
+    Yt, yt = label_arrays(valid, a.schema)
     return choose_task_weights(Yt, yt, a, b, weights)
 
 

@@ -11,7 +11,8 @@ It sits above ``models`` (it needs one), so ``labels`` stays free of model code.
    model that never saw it.
 2. **Per-class thresholds** ``t_j`` = the mean self-confidence of class ``j`` (the mean
    out-of-fold probability of ``j`` over rows *labelled* ``j``;
-   :func:`cleanlab.count.get_confident_thresholds`). Tone has three classes; every theme is
+   :func:`cleanlab.count.get_confident_thresholds`). Tone has one class per tone of the codebook
+   (``K = len(schema.tones)``); every theme is
    its own binary problem ("has theme" / "lacks theme", probabilities ``1 - p`` and ``p``).
 3. **Flag** a row when it falls off the diagonal of cleanlab's confident joint: among the
    classes whose probability reaches their threshold, the likeliest is not the given one
@@ -35,15 +36,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vistance.labels.schema import OTHER, THEMES, TONES
+from vistance.evaluation.metrics import label_arrays
+from vistance.labels.schema import LabelSchema, default_schema
 
 
 def out_of_fold_scores(rows: list[dict], k: int = 5, seed: int = 13, segmenter: str = "pyvi",
-                       model_params: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold theme probabilities ``[n, len(THEMES)]`` and tone probabilities ``[n, len(TONES)]``.
+                       model_params: dict | None = None, *, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold theme probabilities ``[n, len(schema.themes)]`` and tone probabilities ``[n, len(schema.tones)]``.
 
     Folds are grouped by ``article_id``; a fresh ``tfidf`` model (``classifier="logreg"``,
-    no threshold tuning, plus ``model_params``) is fitted on each training part.
+    no threshold tuning, plus ``model_params``) learning ``schema`` is fitted on each training part.
     """
     from vistance.dataset.splits import grouped_kfold
     from vistance.models import build_model
@@ -52,13 +54,13 @@ def out_of_fold_scores(rows: list[dict], k: int = 5, seed: int = 13, segmenter: 
     params.update(model_params or {})
     texts = [r["text"] for r in rows]
     seg = build_model("tfidf", **params).segment(texts)
-    Y = np.array([[int(t in set(r["themes"])) for t in THEMES] for r in rows], dtype=int)
+    Y, _ = label_arrays(rows, schema)
     groups = [r.get("article_id") or r["id"] for r in rows]
     k = min(k, len(set(groups)))
     if k < 2:
         raise ValueError("label-issue search needs rows from at least two articles")
     th = np.zeros(Y.shape, dtype=float)
-    to = np.zeros((len(rows), len(TONES)), dtype=float)
+    to = np.zeros((len(rows), len(schema.tones)), dtype=float)
     for tr, te in grouped_kfold(groups, k=k, seed=seed):
         if not te:
             continue
@@ -66,7 +68,8 @@ def out_of_fold_scores(rows: list[dict], k: int = 5, seed: int = 13, segmenter: 
         model = build_model("tfidf", **params)
         with warnings.catch_warnings():  # a theme absent from a training fold is handled just below
             warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
-            model.fit([texts[i] for i in tr], [rows[i]["themes"] for i in tr], [rows[i]["tone"] for i in tr])
+            model.fit([texts[i] for i in tr], [rows[i]["themes"] for i in tr], [rows[i]["tone"] for i in tr],
+                      schema=schema)
         sc = model.predict_proba([texts[i] for i in te], segmented=[seg[i] for i in te])
         a, b = sc.themes.copy(), sc.tone
         # a theme absent (or always present) in the training folds: the fold's prior
@@ -78,19 +81,18 @@ def out_of_fold_scores(rows: list[dict], k: int = 5, seed: int = 13, segmenter: 
     return th, to
 
 
-def _suggested_themes(themes: list[str], name: str, add: bool) -> list[str]:
+def _suggested_themes(themes: list[str], name: str, add: bool, schema: LabelSchema) -> list[str]:
+    """``themes`` with ``name`` added or dropped, keeping the catch-all rule (the catch-all only
+    alone; it stands in for an emptied set). Empty when nothing is left and there is no catch-all."""
+    other = schema.catch_all
     s = set(themes)
     if add:
-        s.add(name)
-        if name != OTHER:
-            s.discard(OTHER)
-        else:
-            s = {OTHER}
+        s = {name} if name == other else (s | {name}) - {other}
     else:
         s.discard(name)
-        if not s:
-            s = {OTHER}
-    return [t for t in THEMES if t in s]
+        if not s and other is not None:
+            s = {other}
+    return [t for t in schema.themes if t in s]
 
 
 def _confident_off_diagonal(labels: np.ndarray, probs: np.ndarray) -> list[tuple[int, int]]:
@@ -116,11 +118,11 @@ def _confident_off_diagonal(labels: np.ndarray, probs: np.ndarray) -> list[tuple
 
 
 def confident_issues(given_tone: np.ndarray, tone_probs: np.ndarray, given_themes: np.ndarray,
-                     theme_probs: np.ndarray) -> list[dict]:
+                     theme_probs: np.ndarray, schema: LabelSchema) -> list[dict]:
     """Confident learning (cleanlab) on precomputed out-of-fold probabilities.
 
-    ``given_tone``: ``[n]`` class indices into :data:`TONES`; ``given_themes``: ``[n, len(THEMES)]``
-    0/1. Returns unsorted issue dicts with row index ``i``, ``flag``, ``given``, ``suggested``,
+    ``given_tone``: ``[n]`` class indices into ``schema.tones``; ``given_themes``:
+    ``[n, len(schema.themes)]`` 0/1. Returns unsorted issue dicts with row index ``i``, ``flag``, ``given``, ``suggested``,
     ``p_given``, ``p_suggested`` and ``score``.
     """
     out: list[dict] = []
@@ -128,10 +130,10 @@ def confident_issues(given_tone: np.ndarray, tone_probs: np.ndarray, given_theme
     for i, s in _confident_off_diagonal(given_tone, np.asarray(tone_probs, dtype=float)):
         g = int(given_tone[i])
         pg, ps = float(tone_probs[i, g]), float(tone_probs[i, s])
-        out.append({"i": i, "flag": "tone", "given": TONES[g], "suggested": TONES[s],
+        out.append({"i": i, "flag": "tone", "given": schema.tone_names[g], "suggested": schema.tone_names[s],
                     "p_given": pg, "p_suggested": ps, "score": ps - pg})
     # themes: one binary problem per label (class 1 = "has theme")
-    for j, name in enumerate(THEMES):
+    for j, name in enumerate(schema.theme_names):
         y = np.asarray(given_themes[:, j], dtype=int)
         p1 = np.asarray(theme_probs[:, j], dtype=float)
         for i, _s in _confident_off_diagonal(y, np.column_stack([1 - p1, p1])):
@@ -143,38 +145,40 @@ def confident_issues(given_tone: np.ndarray, tone_probs: np.ndarray, given_theme
 
 
 def find_label_issues(rows: list[dict], k: int = 5, seed: int = 13, segmenter: str = "pyvi",
-                      model_params: dict | None = None) -> list[dict]:
+                      model_params: dict | None = None, *, schema: LabelSchema) -> list[dict]:
     """Likely label errors among gold ``rows`` (from :func:`vistance.dataset.join_labels`), best first.
 
     Each result: ``paragraph_id``, ``text_sha1`` (when the row has it), ``article_id``,
     ``flag``, ``given``/``suggested`` (tone names, or booleans "has theme" for a theme flag),
     ``given_themes``/``given_tone`` and ``suggested_themes``/``suggested_tone`` (the whole label
     with only the flagged part changed), ``p_given``, ``p_suggested``, ``score`` and ``rank``
-    (1 = most likely wrong). No paragraph text is included.
+    (1 = most likely wrong). No paragraph text is included. ``schema``: the codebook the labels follow.
     """
     if not rows:
         return []
-    th, to = out_of_fold_scores(rows, k=k, seed=seed, segmenter=segmenter, model_params=model_params)
-    given_tone = np.array([TONES.index(r["tone"]) for r in rows])
-    given_th = np.array([[int(t in set(r["themes"])) for t in THEMES] for r in rows])
-    issues = confident_issues(given_tone, to, given_th, th)
+    th, to = out_of_fold_scores(rows, k=k, seed=seed, segmenter=segmenter, model_params=model_params, schema=schema)
+    given_th, given_tone = label_arrays(rows, schema)
+    issues = confident_issues(given_tone, to, given_th, th, schema)
+    names = schema.theme_names
     out = []
     for it in issues:
         idx = it.pop("i")
         r = rows[idx]
-        themes = [t for t in THEMES if t in set(r["themes"])]
+        themes = [t for t in names if t in set(r["themes"])]
         sug_themes, sug_tone = themes, r["tone"]
         if it["flag"] == "tone":
             sug_tone = it["suggested"]
         else:
             name = it["flag"].split(":", 1)[1]
-            sug_themes = _suggested_themes(themes, name, add=it["suggested"])
-            if name == OTHER and not it["suggested"]:
-                # dropping `other` means some real theme applies: the likely ones (or the likeliest)
+            sug_themes = _suggested_themes(themes, name, it["suggested"], schema)
+            if not it["suggested"] and (name == schema.catch_all or not sug_themes):
+                # dropping the catch-all (or the only theme) means another theme applies: the likely ones
+                # (or the likeliest)
                 ps = th[idx, :]
-                real = [j for j, t in enumerate(THEMES) if t != OTHER]
-                likely = [THEMES[j] for j in real if ps[j] >= 0.5] or [THEMES[max(real, key=lambda j: ps[j])]]
-                sug_themes = [t for t in THEMES if t in likely]
+                real = [j for j, t in enumerate(names) if t not in (schema.catch_all, name)]
+                if real:
+                    likely = [names[j] for j in real if ps[j] >= 0.5] or [names[max(real, key=lambda j: ps[j])]]
+                    sug_themes = [t for t in names if t in likely]
         out.append({
             "paragraph_id": r["id"], "text_sha1": r.get("text_sha1"), "article_id": r.get("article_id"),
             **{k2: it[k2] for k2 in ("flag", "given", "suggested")},
@@ -217,23 +221,26 @@ class LabelIssuesReport:
 
 
 def review_labels(paragraphs, labels, out, top: int | None = 100, k: int = 5, seed: int = 13,
-                  segmenter: str = "pyvi", model_params: dict | None = None) -> LabelIssuesReport:
+                  segmenter: str = "pyvi", model_params: dict | None = None,
+                  schema: LabelSchema | None = None) -> LabelIssuesReport:
     """Gold labels (``labels`` JSONL) on ``paragraphs`` (JSONL) -> ranked JSONL of flags at ``out`` (no text).
 
-    ``top``: keep the best N flags (all when ``None`` or 0); ``k`` folds, ``seed``, ``segmenter``
-    and ``model_params`` go to :func:`find_label_issues`.
+    ``top``: keep the best N flags (all when ``None`` or 0); ``k`` folds, ``seed``, ``segmenter``,
+    ``model_params`` and ``schema`` (the codebook; ``None``: the packaged default) go to
+    :func:`find_label_issues`.
     """
+    schema = schema or default_schema()
     from vistance.corpus import read_paragraphs
     from vistance.dataset.build import join_labels
     from vistance.io import write_jsonl
     from vistance.labels.store import read_labels
 
     paras = read_paragraphs(paragraphs)
-    rows, info = join_labels(paras, read_labels(labels, allow_missing=False), strict=False)
+    rows, info = join_labels(paras, read_labels(labels, allow_missing=False, schema=schema), strict=False)
     sha = {p.paragraph_id: p.text_sha1 for p in paras}
     for r in rows:
         r["text_sha1"] = sha[r["id"]]
-    issues = find_label_issues(rows, k=k, seed=seed, segmenter=segmenter, model_params=model_params)
+    issues = find_label_issues(rows, k=k, seed=seed, segmenter=segmenter, model_params=model_params, schema=schema)
     kept = issues[:top] if top else issues
     n = write_jsonl(out, kept, sort_keys=True)
     return LabelIssuesReport(issues=issues, written=n, gold_rows=len(rows), out=str(out), join=info)

@@ -7,8 +7,9 @@ Every strategy sits behind one small interface::
                         scores=model_scores, features=feature_matrix)
 
 ``pool`` is a sequence of unit ids; ``scores`` are a model's :class:`Scores`-like
-arrays for those ids in the same order (``themes`` ``[n, 9]`` probabilities with
-``thresholds``, ``tone`` ``[n, 3]``); ``features`` an optional ``[n, d]`` matrix
+arrays for those ids in the same order (``themes`` ``[n, n_themes]`` probabilities with
+``thresholds``, ``tone`` ``[n, n_tones]``, columns in the order of the model's label schema);
+``features`` an optional ``[n, d]`` matrix
 (TF-IDF or embeddings) for diversity. A sampler never imports a model: it
 receives what a model said. It never returns an id in ``labelled`` or
 ``excluded`` (e.g. a test set), and with the same inputs and seed it returns
@@ -31,17 +32,19 @@ Strategies:
     Class-balanced: the batch is shared among theme and tone classes in inverse
     proportion to how often each is already labelled (``label_counts``), and each
     share goes to the pool units the model scores highest for that class, most
-    uncertain first among ties; what is left over is filled by ``margin``.
+    uncertain first among ties; what is left over is filled by ``margin``. The classes
+    are the schema's informative ones: its policy themes (not the catch-all) and its
+    signal tones (not the no-signal tone).
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+from typing import Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema, default_schema
 
 STRATEGIES = ("random", "margin", "diverse", "balanced")
 
@@ -155,14 +158,22 @@ class DiverseSampler(_ScoredSampler):
 
 @dataclass
 class BalancedSampler(_ScoredSampler):
+    """``schema``: the label set of the scores' columns (default: ``scores.schema``, else the
+    packaged codebook)."""
+
     name: str = "balanced"
+    schema: Optional[LabelSchema] = None
 
     def _pick(self, cand, n, scores, features, label_counts):
         rng = random.Random(self.seed)
         u = uncertainty(scores)
         counts = dict(label_counts or {})
-        classes = [("themes", j, t) for j, t in enumerate(THEMES) if t != "other"] + \
-                  [("tone", j, t) for j, t in enumerate(TONES) if t != "neutral"]
+        schema = self.schema or getattr(scores, "schema", None) or default_schema()
+        if np.shape(scores.themes)[1] != len(schema.themes) or np.shape(scores.tone)[1] != len(schema.tones):
+            raise ValueError(f"scores have {np.shape(scores.themes)[1]} theme and {np.shape(scores.tone)[1]} tone "
+                             f"column(s); the codebook has {len(schema.themes)} and {len(schema.tones)}")
+        classes = [("themes", j, t) for j, t in enumerate(schema.theme_names) if t in schema.policy_themes] + \
+                  [("tone", j, t) for j, t in enumerate(schema.tone_names) if t in schema.signal_tones]
         weights = np.array([1.0 / (1.0 + counts.get(t, 0)) for _, _, t in classes])
         shares = np.floor(n * weights / weights.sum()).astype(int)
         taken: list[int] = []
@@ -192,12 +203,15 @@ def _rows(features, idx):
 _SAMPLERS = {"random": RandomSampler, "margin": MarginSampler, "diverse": DiverseSampler, "balanced": BalancedSampler}
 
 
-def make_sampler(strategy: str, seed: int = 0) -> Sampler:
-    """The sampler called ``strategy`` (one of :data:`STRATEGIES`)."""
+def make_sampler(strategy: str, seed: int = 0, schema: LabelSchema | None = None) -> Sampler:
+    """The sampler called ``strategy`` (one of :data:`STRATEGIES`); ``schema``: the label set of
+    the scores (used by ``balanced``; default: the scores' own, else the packaged codebook)."""
     if strategy == "uncertainty":  # the common name of margin sampling
         strategy = "margin"
     if strategy not in _SAMPLERS:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)} (or 'uncertainty')")
+    if strategy == "balanced":
+        return BalancedSampler(seed=seed, schema=schema)
     return _SAMPLERS[strategy](seed=seed)
 
 
@@ -209,19 +223,19 @@ def text_features(texts):
 
 
 def choose_batch(pool, n: int, *, strategy: str = "random", seed: int = 0, labelled=(), excluded_articles=(),
-                 scores=None, label_counts=None) -> list:
+                 scores=None, label_counts=None, schema: LabelSchema | None = None) -> list:
     """The next ``n`` paragraphs of ``pool`` (``Paragraph`` records) to annotate, in corpus order.
 
     ``labelled`` ids and every paragraph of ``excluded_articles`` (e.g. a test set) are never
     chosen. ``scores`` are the model's scores for ``pool`` in order (needed by every strategy
-    but ``random``). The batch keeps whole-corpus order so an annotator reads neighbours
-    together.
+    but ``random``); ``schema`` their label set (see :func:`make_sampler`). The batch keeps
+    whole-corpus order so an annotator reads neighbours together.
     """
     pool = list(pool)
     excluded_articles = set(excluded_articles)
     excluded = {p.paragraph_id for p in pool if p.article_id in excluded_articles}
     ids = [p.paragraph_id for p in pool]
     features = text_features([p.text for p in pool]) if strategy == "diverse" else None
-    chosen = set(make_sampler(strategy, seed=seed).query(ids, n, labelled=set(labelled), excluded=excluded,
+    chosen = set(make_sampler(strategy, seed=seed, schema=schema).query(ids, n, labelled=set(labelled), excluded=excluded,
                                                          scores=scores, features=features, label_counts=label_counts))
     return [p for p in pool if p.paragraph_id in chosen]

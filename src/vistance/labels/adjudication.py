@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vistance.errors import InputError, LabelError
 from vistance.io import iter_jsonl
-from vistance.labels.schema import Label, check_themes, check_tone
+from vistance.labels.schema import Label, LabelSchema, default_schema
 
 
 def _jsonl_records(path):
@@ -31,8 +31,10 @@ def _jsonl_records(path):
         raise LabelError(str(e)) from None
 
 
-def read_adjudications(path) -> list[dict]:
-    """Read and validate ``labels/adjudication.jsonl`` (a missing file is an empty list)."""
+def read_adjudications(path, schema: LabelSchema | None = None) -> list[dict]:
+    """Read and validate ``labels/adjudication.jsonl`` against ``schema`` (default: the packaged
+    codebook); a missing file is an empty list."""
+    schema = schema or default_schema()
     out, seen = [], set()
     for where, r in _jsonl_records(path):
         if not isinstance(r, dict):
@@ -40,8 +42,8 @@ def read_adjudications(path) -> list[dict]:
         for k in ("paragraph_id", "text_sha1", "decision", "adjudicator", "reason"):
             if k not in r:
                 raise LabelError(f"{where}: adjudication lacks {k!r}")
-        check_themes(r["decision"].get("themes"), where)
-        check_tone(r["decision"].get("tone"), where)
+        schema.check_themes(r["decision"].get("themes"), where)
+        schema.check_tone(r["decision"].get("tone"), where)
         if r["paragraph_id"] in seen:
             raise LabelError(f"{where}: paragraph {r['paragraph_id']!r} adjudicated twice")
         seen.add(r["paragraph_id"])
@@ -49,11 +51,13 @@ def read_adjudications(path) -> list[dict]:
     return out
 
 
-def build_gold(first_pass: list[Label], adjudications: list[dict]) -> tuple[list[Label], int]:
+def build_gold(first_pass: list[Label], adjudications: list[dict],
+               schema: LabelSchema | None = None) -> tuple[list[Label], int]:
     """Gold labels and the number of first-pass labels replaced by an adjudication.
 
     Every gold label carries the codebook version it was judged under (``"1"`` where
-    the judgement predates versioning)."""
+    the judgement predates versioning). Decisions are checked against ``schema``."""
+    schema = schema or default_schema()
     gold = {l.paragraph_id: l for l in first_pass}
     replaced = 0
     for r in adjudications:
@@ -63,7 +67,7 @@ def build_gold(first_pass: list[Label], adjudications: list[dict]) -> tuple[list
         if old.text_sha1 != r["text_sha1"]:
             raise LabelError(f"adjudication of {r['paragraph_id']!r} judged another text (text_sha1 differs)")
         d = r["decision"]
-        new = Label(paragraph_id=old.paragraph_id, text_sha1=old.text_sha1, themes=check_themes(d["themes"]),
+        new = Label(paragraph_id=old.paragraph_id, text_sha1=old.text_sha1, themes=schema.check_themes(d["themes"]),
                     tone=d["tone"], annotator=r["adjudicator"], annotated_at=r.get("adjudicated_at", old.annotated_at),
                     note=f"adjudicated ({r.get('chosen', 'decision')})",
                     codebook=r.get("codebook") or old.codebook)
@@ -77,20 +81,20 @@ def build_gold(first_pass: list[Label], adjudications: list[dict]) -> tuple[list
 CORRECTION_NOTE = "corrected after label-quality review"
 
 
-def read_corrections(path) -> list[dict]:
+def read_corrections(path, schema: LabelSchema | None = None) -> list[dict]:
     """Read ``labels/corrections.jsonl`` (one reviewed flag a line; see ``vistance.evaluation.label_quality``).
 
     Validates the fields, the decision (``keep`` / ``correct``) and, for corrections, the new
-    themes and tone. A missing file is an empty list.
+    themes and tone (against ``schema``, default: the packaged codebook). A missing file is an empty list.
     """
     out: list[dict] = []
     for where, r in _jsonl_records(path):
-        _check_correction(r, where)
+        _check_correction(r, where, schema or default_schema())
         out.append(r)
     return out
 
 
-def _check_correction(r: dict, where: str = "") -> None:
+def _check_correction(r: dict, where: str, schema: LabelSchema) -> None:
     prefix = f"{where}: " if where else ""
     if not isinstance(r, dict):
         raise LabelError(f"{prefix}a correction must be a JSON object")
@@ -103,11 +107,12 @@ def _check_correction(r: dict, where: str = "") -> None:
         c = r.get("corrected")
         if not isinstance(c, dict):
             raise LabelError(f"{prefix}a 'correct' decision needs 'corrected': {{themes, tone}}")
-        check_themes(c.get("themes"), where)
-        check_tone(c.get("tone"), where)
+        schema.check_themes(c.get("themes"), where)
+        schema.check_tone(c.get("tone"), where)
 
 
-def apply_corrections(gold_labels: list[Label], corrections: list[dict]) -> tuple[list[Label], int]:
+def apply_corrections(gold_labels: list[Label], corrections: list[dict],
+                      schema: LabelSchema | None = None) -> tuple[list[Label], int]:
     """Gold labels with reviewed corrections applied, and the number of labels changed.
 
     Only ``decision == "correct"`` records change anything: the paragraph's themes and tone are
@@ -116,12 +121,14 @@ def apply_corrections(gold_labels: list[Label], corrections: list[dict]) -> tupl
     change nothing. A correction of a paragraph that is not in gold, or of another text
     (``text_sha1`` differs), is an error; so are two different corrections of one paragraph
     (several flags of one paragraph may each carry the same correction). Applying the same
-    corrections twice changes nothing the second time.
+    corrections twice changes nothing the second time. Labels are checked against ``schema``
+    (default: the packaged codebook).
     """
+    schema = schema or default_schema()
     gold = {l.paragraph_id: l for l in gold_labels}
     chosen: dict[str, dict] = {}
     for i, r in enumerate(corrections, 1):
-        _check_correction(r, f"correction {i}")
+        _check_correction(r, f"correction {i}", schema)
         if r["decision"] != "correct":
             continue
         pid = r["paragraph_id"]
@@ -130,7 +137,7 @@ def apply_corrections(gold_labels: list[Label], corrections: list[dict]) -> tupl
             raise LabelError(f"correction of {pid!r} has no gold label")
         if old.text_sha1 != r["text_sha1"]:
             raise LabelError(f"correction of {pid!r} judged another text (text_sha1 differs)")
-        new = {"themes": check_themes(r["corrected"]["themes"]), "tone": r["corrected"]["tone"]}
+        new = {"themes": schema.check_themes(r["corrected"]["themes"]), "tone": r["corrected"]["tone"]}
         prev = chosen.get(pid)
         if prev is not None and (prev["new"] != new):
             raise LabelError(f"paragraph {pid!r} has conflicting corrections: {prev['new']} vs {new}")

@@ -1,7 +1,7 @@
 """Inter-annotator agreement: Krippendorff's alpha (nominal) and Cohen's kappa."""
 from __future__ import annotations
 
-from vistance.labels.schema import THEMES, Label
+from vistance.labels.schema import Label, LabelSchema, default_schema
 
 
 def krippendorff_alpha_nominal(units: list[list]) -> float:
@@ -41,12 +41,14 @@ def cohen_kappa(a: list, b: list) -> float:
     return float(cohen_kappa_score(list(a), list(b)))
 
 
-def agreement_report(first: list[Label], second: list[Label]) -> dict:
+def agreement_report(first: list[Label], second: list[Label], schema: LabelSchema | None = None) -> dict:
     """Agreement between two codings on the paragraphs both coded.
 
-    Tone: alpha (nominal), kappa, raw agreement. Themes: per label alpha and kappa
-    with the label as a binary variable, their mean, and exact-set agreement.
+    Tone: alpha (nominal), kappa, raw agreement. Themes: per label of ``schema`` (default: the
+    packaged codebook) alpha and kappa with the label as a binary variable, their mean, and
+    exact-set agreement.
     """
+    schema = schema or default_schema()
     a = {l.paragraph_id: l for l in first}
     b = {l.paragraph_id: l for l in second}
     common = sorted(set(a) & set(b))
@@ -60,7 +62,7 @@ def agreement_report(first: list[Label], second: list[Label]) -> dict:
         "agreement": sum(x == y for x, y in zip(ta, tb)) / len(common),
     }
     per = {}
-    for t in THEMES:
+    for t in schema.theme_names:
         xa = [int(t in a[p].themes) for p in common]
         xb = [int(t in b[p].themes) for p in common]
         per[t] = {
@@ -79,7 +81,7 @@ def agreement_report(first: list[Label], second: list[Label]) -> dict:
     return out
 
 
-def agreement_by(first: list[Label], second: list[Label], key) -> dict:
+def agreement_by(first: list[Label], second: list[Label], key, schema: LabelSchema | None = None) -> dict:
     """:func:`agreement_report` per group of the double-coded paragraphs; ``key(first_label) -> group``.
 
     E.g. ``key=lambda l: l.codebook`` gives one report per codebook version (each double-coded
@@ -89,5 +91,5 @@ def agreement_by(first: list[Label], second: list[Label], key) -> dict:
     for lab in first:
         groups.setdefault(str(key(lab)), []).append(lab)
     ids = {l.paragraph_id for l in second}
-    return {g: agreement_report(labs, [l for l in second if l.paragraph_id in {x.paragraph_id for x in labs}])
+    return {g: agreement_report(labs, [l for l in second if l.paragraph_id in {x.paragraph_id for x in labs}], schema)
             for g, labs in sorted(groups.items()) if any(x.paragraph_id in ids for x in labs)}

@@ -1,7 +1,7 @@
 """Annotation batches out (Label Studio JSON, JSONL, CSV) and judgements back in.
 
 Label Studio (``docs/annotation.md``): tasks go out with the labelling config
-(:data:`LABEL_STUDIO_CONFIG`) and, optionally, a model's suggestion in each task's
+(:func:`label_studio_config`, from the label schema) and, optionally, a model's suggestion in each task's
 ``predictions``; its JSON or JSON_MIN export comes back with every annotation of every task,
 each under its annotator's name, routed to the first or second pass (:func:`parse_label_studio`).
 Skipped, empty and superseded annotations are counted in a :class:`LabelStudioSummary`.
@@ -15,27 +15,43 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from vistance.errors import InputError, LabelError
 from vistance.io import atomic_write, dumps_line, iter_json_values, read_json, write_jsonl
-from vistance.labels.schema import THEMES, TONES, Label, label_from_dict
+from vistance.labels.schema import Label, LabelSchema, default_schema, label_from_dict
 
-LABEL_STUDIO_CONFIG = """<View>
+def label_studio_config(schema: LabelSchema | None = None) -> str:
+    """The Label Studio labelling config (XML) of ``schema`` (default: the packaged codebook).
+
+    One ``Choice`` per theme and tone, in column order, each with its description as the hover
+    ``hint``; the themes header names the catch-all theme (given alone) when the codebook has one.
+    """
+    schema = schema or default_schema()
+    alone = f"; {_attr(repr(schema.catch_all))} alone" if schema.catch_all else ""
+    tone_rule = " (friction wins)" if schema.precedence else ""
+
+    def choices(labels: dict) -> str:
+        return "\n".join(f'    <Choice value="{_attr(n)}"' + (f' hint="{_attr(d)}"' if d else "") + "/>"
+                         for n, d in labels.items())
+
+    return f"""<View>
   <Header value="$title"/>
   <Text name="text" value="$text"/>
-  <Header value="Themes (all that apply; 'other' alone)"/>
+  <Header value="Themes (all that apply{alone})"/>
   <Choices name="themes" toName="text" choice="multiple" required="true">
-{themes}
+{choices(schema.themes)}
   </Choices>
-  <Header value="Tone (friction wins)"/>
+  <Header value="Tone{tone_rule}"/>
   <Choices name="tone" toName="text" choice="single" required="true">
-{tones}
+{choices(schema.tones)}
   </Choices>
 </View>
-""".format(
-    themes="\n".join(f'    <Choice value="{t}"/>' for t in THEMES),
-    tones="\n".join(f'    <Choice value="{t}"/>' for t in TONES),
-)
+"""
+
+
+def _attr(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
 
 
 def _row(p) -> dict:
@@ -43,10 +59,12 @@ def _row(p) -> dict:
             "source": p.source, "date": p.date, "text": p.text}
 
 
-def export_batch(paragraphs, out, fmt: str = "jsonl", predictions=None, model_version: str | None = None) -> int:
+def export_batch(paragraphs, out, fmt: str = "jsonl", predictions=None, model_version: str | None = None,
+                 schema: LabelSchema | None = None) -> int:
     """Write paragraphs for annotation as ``labelstudio`` (tasks JSON), ``jsonl`` or ``csv``.
 
-    Label Studio also gets ``<out>.config.xml``, the labelling interface; with ``predictions``
+    Label Studio also gets ``<out>.config.xml``, the labelling interface of ``schema``
+    (:func:`label_studio_config`; default: the packaged codebook); with ``predictions``
     (see :func:`label_studio_tasks`) every task carries the model's themes and tone as a
     pre-annotation.
     """
@@ -56,11 +74,11 @@ def export_batch(paragraphs, out, fmt: str = "jsonl", predictions=None, model_ve
     if predictions is not None and fmt != "labelstudio":
         raise ValueError("model pre-annotations need --format labelstudio")
     if fmt == "labelstudio":
-        tasks = label_studio_tasks(paragraphs, predictions, model_version)
+        tasks = label_studio_tasks(paragraphs, predictions, model_version, schema)
         with atomic_write(out) as fh:
             json.dump(tasks, fh, ensure_ascii=False, indent=1)
         with atomic_write(out.with_suffix(".config.xml")) as fh:
-            fh.write(LABEL_STUDIO_CONFIG)
+            fh.write(label_studio_config(schema))
     elif fmt == "jsonl":
         with atomic_write(out) as fh:
             for r in rows:
@@ -103,19 +121,25 @@ def _prediction(themes: list[str], tone: str, theme_p: dict, tone_p: dict, model
     }
 
 
-def label_studio_tasks(paragraphs, predictions=None, model_version: str | None = None) -> list[dict]:
+def label_studio_tasks(paragraphs, predictions=None, model_version: str | None = None,
+                       schema: LabelSchema | None = None) -> list[dict]:
     """Label Studio tasks of ``paragraphs``; with ``predictions`` each carries the model's suggestion.
 
     ``predictions``: a callable ``texts -> Scores`` (``vistance.models.base.Scores`` or anything
     with ``records(ids)`` in the predict contract), or such a Scores object aligned with
     ``paragraphs``. A task with a suggestion also carries ``data.suggestion`` (the model
     version), so labels imported from either export format record that a suggestion was shown.
+    Scores that carry a label schema must have the labels of ``schema`` (the config's choices).
     """
     rows = [_row(p) for p in paragraphs]
     tasks = [{"data": r} for r in rows]
     if predictions is None or not rows:
         return tasks
     scores = predictions([p.text for p in paragraphs]) if callable(predictions) else predictions
+    theirs = getattr(scores, "schema", None)
+    if theirs is not None:
+        (schema or default_schema()).require_labels(theirs.theme_names, theirs.tone_names,
+                                                    "the model that pre-annotates")
     recs = scores.records([r["paragraph_id"] for r in rows])
     if len(recs) != len(rows):
         raise ValueError(f"predictions cover {len(recs)} paragraph(s), the batch has {len(rows)}")
@@ -515,8 +539,9 @@ def parse_label_studio(data, path, names: dict[str, str] | None = None, passes: 
     return items, summary
 
 
-def _finisher(annotator):
-    """``finish(where, record) -> (where, Label | Exception)`` filling a missing annotator and time."""
+def _finisher(annotator, schema: LabelSchema | None = None):
+    """``finish(where, record) -> (where, Label | Exception)`` filling a missing annotator and time;
+    the labels are validated against ``schema``."""
     def finish(where, rec):
         if isinstance(rec, Exception):
             return where, rec
@@ -532,7 +557,7 @@ def _finisher(annotator):
             if not rec.get("annotated_at"):
                 rec["annotated_at"] = _now()
         try:
-            return where, label_from_dict(rec, where)
+            return where, label_from_dict(rec, where, schema)
         except LabelError as e:
             return where, e
 
@@ -564,37 +589,38 @@ def _read_json_doc(path):
 
 
 def read_routed_judgements(path, annotator: str | None = None, names: dict[str, str] | None = None,
-                           passes: dict[str, int] | None = None):
+                           passes: dict[str, int] | None = None, schema: LabelSchema | None = None):
     """``(items, summary)``: ``(where, pass, Label | Exception)`` for every judgement of a file.
 
     A ``.json`` file is a Label Studio export (:func:`parse_label_studio`; ``summary`` its
     :class:`LabelStudioSummary`); JSONL and CSV judgements are all pass 1 (``summary`` None).
+    Labels are validated against ``schema`` (default: the packaged codebook).
     """
     path = Path(path)
-    finish = _finisher(annotator)
+    finish = _finisher(annotator, schema)
     if path.suffix.lower() == ".json":
         items, summary = parse_label_studio(_read_json_doc(path), path, names, passes, annotator)
         return [(where, p, finish(where, rec)[1]) for where, p, rec in items], summary
-    return [(where, 1, item) for where, item in read_judgements(path, annotator)], None
+    return [(where, 1, item) for where, item in read_judgements(path, annotator, schema)], None
 
 
-def read_judgements(path, annotator: str | None = None):
+def read_judgements(path, annotator: str | None = None, schema: LabelSchema | None = None):
     """Yield ``(where, Label | Exception)`` for every judgement in an annotation file.
 
     Accepts a Label Studio JSON or JSON_MIN export (every annotation; see
     :func:`parse_label_studio`), JSONL (``themes`` a list) or CSV (``themes`` separated by
-    ``;`` or ``|``). ``annotator`` fills a missing annotator.
+    ``;`` or ``|``). ``annotator`` fills a missing annotator; labels are validated against ``schema``.
     """
     path = Path(path)
     if path.suffix.lower() not in (".json", ".csv"):
-        yield from _jsonl_judgements(path, annotator)
+        yield from _jsonl_judgements(path, annotator, schema)
         return
     if path.suffix.lower() == ".json":
-        for where, _p, item in read_routed_judgements(path, annotator)[0]:
+        for where, _p, item in read_routed_judgements(path, annotator, schema=schema)[0]:
             yield where, item
         return
     text = _read_text(path)
-    finish = _finisher(annotator)
+    finish = _finisher(annotator, schema)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames and {"annotation_id", "annotator"} <= set(reader.fieldnames):
         raise InputError(path, "this is Label Studio's CSV export, which vistance does not read; "
@@ -614,9 +640,9 @@ def read_judgements(path, annotator: str | None = None):
         yield finish(f"{path}:{reader.line_num}", row)
 
 
-def _jsonl_judgements(path, annotator):
+def _jsonl_judgements(path, annotator, schema=None):
     """JSONL judgements through :func:`vistance.io.iter_json_values` (line ends only, BOM, UTF-16)."""
-    finish = _finisher(annotator)
+    finish = _finisher(annotator, schema)
     try:
         for i, rec in iter_json_values(path):
             yield finish(f"{path}:{i}", rec)  # an InputError passes through as the line's result
@@ -638,16 +664,17 @@ class ImportResult:
 
 
 def import_judgements(path, paragraphs=None, annotator: str | None = None, names: dict[str, str] | None = None,
-                      passes: dict[str, int] | None = None) -> ImportResult:
+                      passes: dict[str, int] | None = None, schema: LabelSchema | None = None) -> ImportResult:
     """Every judgement of one annotation file, validated and routed to its pass.
 
     With ``paragraphs``, a judgement whose paragraph is unknown or whose ``text_sha1`` does
     not match the current text is rejected (stale). ``names``: Label Studio user id/email ->
     name (:func:`read_users_file`, :func:`fetch_user_names`); ``passes``: annotator -> pass
-    (see :func:`parse_label_studio` for the rule without it).
+    (see :func:`parse_label_studio` for the rule without it). Labels are validated against
+    ``schema`` (default: the packaged codebook): a choice the codebook lacks is rejected.
     """
     by_id = {p.paragraph_id: p.text_sha1 for p in paragraphs} if paragraphs is not None else None
-    items, summary = read_routed_judgements(path, annotator, names, passes)
+    items, summary = read_routed_judgements(path, annotator, names, passes, schema)
     res = ImportResult(label_studio=summary)
     seen: set[tuple[int, str]] = set()
     for where, n, item in items:
@@ -674,11 +701,11 @@ def import_judgements(path, paragraphs=None, annotator: str | None = None, names
     return res
 
 
-def judgements_to_import(path, paragraphs=None, annotator: str | None = None):
+def judgements_to_import(path, paragraphs=None, annotator: str | None = None, schema: LabelSchema | None = None):
     """``(labels, rejections)`` of one annotation file: the first-pass labels of
     :func:`import_judgements` (a second annotator's labels are named among the rejections,
     with the advice to import them with a second-pass target)."""
-    res = import_judgements(path, paragraphs, annotator)
+    res = import_judgements(path, paragraphs, annotator, schema=schema)
     rejected = list(res.rejected)
     for n, labs in sorted(res.by_pass.items()):
         if n != 1:

@@ -284,7 +284,7 @@ def draw_sample(pool: Sequence[str], n: int, seed: int = 0, strata: Mapping[str,
     return design.check(name)
 
 
-def heldout_design(paragraphs, heldout: Mapping, name: str = "test_vietnews") -> SamplingDesign:
+def heldout_design(paragraphs, heldout: Mapping, name: str) -> SamplingDesign:
     """The design of a cross-corpus test set drawn by :func:`~vistance.labels.sampling.choose_heldout_articles`.
 
     ``heldout`` is the committed JSON (``articles``, ``seed``, ``min_units``, ``corpus``). The draw is

@@ -2,7 +2,7 @@
 
     from vistance.labels.schema import LabelSchema, default_schema
     schema = LabelSchema.from_file("src/vistance/data/codebook.yaml")
-    schema.themes, schema.tones, schema.check_themes(["maritime"]), schema.themes_to_vector([...])
+    schema.themes, schema.tones, schema.check_themes(names), schema.themes_to_vector([...])
 
 No module names a theme or a tone: the names, their order (the column order of every model), the
 catch-all theme, the "friction wins" precedence, the no-signal tone and the cooperation index's poles
@@ -24,6 +24,7 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vistance.errors import ConfigError, LabelError
+from vistance.io import safe_load_yaml
 
 #: the packaged default codebook
 DEFAULT_CODEBOOK = "codebook.yaml"
@@ -167,8 +168,6 @@ class LabelSchema(BaseModel):
     @classmethod
     def from_file(cls, path) -> "LabelSchema":
         """Read a codebook YAML file; every problem is a one-line :class:`ConfigError`."""
-        from vistance.config import safe_load_yaml
-
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: no codebook file (params.yaml labels.codebook)")
@@ -286,13 +285,3 @@ def _suggested(value, prefix: str) -> bool | None:
 def themes_to_vector(themes, schema: LabelSchema | None = None) -> list[int]:
     """Multi-hot vector in schema order."""
     return (schema or default_schema()).themes_to_vector(themes)
-
-
-def __getattr__(name):   # TRANSITIONAL (removed when #20 lands): the old constants, from the default codebook
-    if name == "THEMES":
-        return default_schema().theme_names
-    if name == "TONES":
-        return default_schema().tone_names
-    if name == "OTHER":
-        return default_schema().catch_all
-    raise AttributeError(name)

@@ -12,11 +12,12 @@ from typing import Iterable
 
 from vistance.errors import InputError, LabelError
 from vistance.io import atomic_write, dumps_line, file_lock, iter_jsonl
-from vistance.labels.schema import Label, label_from_dict
+from vistance.labels.schema import Label, LabelSchema, label_from_dict
 
 
-def read_labels(path, allow_missing: bool = True) -> list[Label]:
-    """Read a label JSONL file, validating every record; duplicates are an error."""
+def read_labels(path, allow_missing: bool = True, schema: LabelSchema | None = None) -> list[Label]:
+    """Read a label JSONL file, validating every record against ``schema`` (default: the packaged
+    codebook); duplicates are an error."""
     path = Path(path)
     if not path.exists():
         if allow_missing:
@@ -27,7 +28,7 @@ def read_labels(path, allow_missing: bool = True) -> list[Label]:
     try:
         for lineno, obj in iter_jsonl(path, objects=False):
             where = f"{path}:{lineno}"
-            lab = label_from_dict(obj, where)
+            lab = label_from_dict(obj, where, schema)
             if lab.paragraph_id in seen:
                 raise LabelError(f"{where}: duplicate paragraph_id {lab.paragraph_id!r} (first on line {seen[lab.paragraph_id]})")
             seen[lab.paragraph_id] = lineno
@@ -65,17 +66,19 @@ def _same_judgement(a: Label, b: Label) -> bool:
     return a.text_sha1 == b.text_sha1 and a.themes == b.themes and a.tone == b.tone
 
 
-def merge_labels(path, incoming: Iterable[Label], replace: bool = False) -> MergeResult:
+def merge_labels(path, incoming: Iterable[Label], replace: bool = False,
+                 schema: LabelSchema | None = None) -> MergeResult:
     """Merge ``incoming`` into the store at ``path`` under a lock, atomically.
 
     A label equal to the stored one is *unchanged* (imports are idempotent). A
     different judgement of an already-labelled paragraph is a *conflict*: it is
     reported and the stored label kept, unless ``replace`` is true (a deliberate
-    re-judgement, e.g. after the text changed). Nothing is ever silently lost.
+    re-judgement, e.g. after the text changed). Nothing is ever silently lost. The stored labels
+    are read against ``schema`` (see :func:`read_labels`).
     """
     result = MergeResult()
     with file_lock(path):
-        current = {l.paragraph_id: l for l in read_labels(path)}
+        current = {l.paragraph_id: l for l in read_labels(path, schema=schema)}
         for lab in incoming:
             old = current.get(lab.paragraph_id)
             if old is None:

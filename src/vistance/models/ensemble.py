@@ -13,7 +13,8 @@ macro-F1; themes by sample-F1 with thresholds tuned on the same rows). Two membe
 validation rows it falls back to the fixed weights.
 
 A saved ensemble is a folder with one sub-folder per member (each a complete model
-folder with its own manifest) and ``ensemble.json`` (weights, thresholds).
+folder with its own manifest) and ``ensemble.json`` (weights, thresholds). Every member is fitted
+on the ensemble's label set; loading refuses members whose label sets differ from the ensemble's.
 """
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from typing import Sequence
 
 import numpy as np
 
-from vistance.errors import ModelError
-from vistance.labels.schema import THEMES
-from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import listed_json, read_manifest, write_manifest
+from vistance.errors import LabelError, ModelError
+from vistance.labels.schema import LabelSchema
+from vistance.models.base import ModelBase, Scores, fit_schema, label_arrays
+from vistance.models.folder import check_model_labels, listed_json, manifest_schema, read_manifest, write_manifest
 from vistance.models.thresholds import item_groups, tune_thresholds_out_of_fold
 
 
@@ -54,7 +55,7 @@ def _validate_member(i: int, spec: dict) -> None:
 def mix_scores(a: Scores, b: Scores, themes_weight: float, tone_weight: float, thresholds) -> Scores:
     """``w * a + (1 - w) * b`` with one weight for the theme probabilities and one for tone."""
     return Scores(themes_weight * a.themes + (1 - themes_weight) * b.themes,
-                  tone_weight * a.tone + (1 - tone_weight) * b.tone, np.asarray(thresholds, dtype=float))
+                  tone_weight * a.tone + (1 - tone_weight) * b.tone, np.asarray(thresholds, dtype=float), a.schema)
 
 
 def choose_task_weights(Y: np.ndarray, y: np.ndarray, a: Scores, b: Scores,
@@ -64,15 +65,17 @@ def choose_task_weights(Y: np.ndarray, y: np.ndarray, a: Scores, b: Scores,
     from vistance.models.scoring import theme_metrics, tone_metrics
     from vistance.models.thresholds import tune_thresholds
 
+    theme_names, tone_names = a.schema.theme_names, a.schema.tone_names
+
     def tone_f1(w):
-        return tone_metrics(y, (w * a.tone + (1 - w) * b.tone).argmax(axis=1))["macro_f1"]
+        return tone_metrics(y, (w * a.tone + (1 - w) * b.tone).argmax(axis=1), tone_names)["macro_f1"]
 
     tone_w = max(sorted(weights, key=lambda w: abs(w - 0.5)), key=tone_f1)
     best = None
     for w in sorted(weights, key=lambda w: abs(w - 0.5)):
         th = w * a.themes + (1 - w) * b.themes
         thr = tune_thresholds(Y, th, default=0.5, min_positives=1)
-        f1 = theme_metrics(Y, Scores(th, a.tone, thr).theme_matrix())["sample_f1"]
+        f1 = theme_metrics(Y, Scores(th, a.tone, thr, a.schema).theme_matrix(), theme_names)["sample_f1"]
         if best is None or f1 > best[1] + 1e-12:
             best = (w, f1, thr)
     return {"tone_weight": float(tone_w), "themes_weight": float(best[0]), "thresholds": best[2].tolist()}
@@ -111,7 +114,7 @@ class EnsembleModel(ModelBase):
         self.weight_grid = [float(w) for w in (weight_grid or [0.0, 0.25, 0.5, 0.75, 1.0])]
         self.task_weights_: dict | None = None
         self.models_: list = []
-        self.thresholds_ = np.full(len(THEMES), 0.5)
+        self.thresholds_: np.ndarray | None = None
 
     @classmethod
     def checkpoint_of(cls, spec: dict) -> str | None:
@@ -135,7 +138,7 @@ class EnsembleModel(ModelBase):
     def _fit_members(self, texts, themes, tones, groups, valid):
         models = []
         for i in range(len(self.members)):
-            models.append(self._build(i).fit(texts, themes, tones, groups=groups, valid=valid))
+            models.append(self._build(i).fit(texts, themes, tones, groups=groups, valid=valid, schema=self.schema_))
         return models
 
     def _average(self, models, texts) -> tuple[np.ndarray, np.ndarray]:
@@ -152,12 +155,15 @@ class EnsembleModel(ModelBase):
             tone = wi * sc.tone if tone is None else tone + wi * sc.tone
         return th, tone
 
-    def fit(self, texts: Sequence[str], themes, tones, groups=None, valid=None) -> "EnsembleModel":
+    def fit(self, texts: Sequence[str], themes, tones, groups=None, valid=None, *,
+            schema: LabelSchema | None = None) -> "EnsembleModel":
+        """Fit every member on ``schema``'s label set (see the module docstring for the weights)."""
+        self.schema_ = fit_schema(schema)
         if self.weighting == "validation" and valid is not None:
             return self._fit_on_validation(texts, themes, tones, groups, valid)
         texts = list(texts)
         g = item_groups(groups, len(texts))
-        Y = np.array([[int(t in row) for t in THEMES] for row in themes], dtype=int).reshape(-1, len(THEMES))
+        Y, _ = label_arrays(self.schema_, themes, tones)
 
         def fit_score(tr, te):  # every member re-fitted on the fold's training rows
             sub = self._fit_members([texts[i] for i in tr], [themes[i] for i in tr], [tones[i] for i in tr],
@@ -169,12 +175,9 @@ class EnsembleModel(ModelBase):
         return self
 
     def _fit_on_validation(self, texts, themes, tones, groups, valid) -> "EnsembleModel":
-        from vistance.labels.schema import TONES
-
         v_texts, v_themes, v_tones = (list(v) for v in valid)
         self.models_ = self._fit_members(list(texts), themes, tones, groups, valid)
-        Y = np.array([[int(t in row) for t in THEMES] for row in v_themes], dtype=int).reshape(-1, len(THEMES))
-        y = np.array([TONES.index(t) for t in v_tones], dtype=int)
+        Y, y = label_arrays(self.schema_, v_themes, v_tones)
         a, b = (m.predict_proba(v_texts) for m in self.models_)
         choice = choose_task_weights(Y, y, a, b, weights=tuple(self.weight_grid))
         self.task_weights_ = {"themes": choice["themes_weight"], "tone": choice["tone_weight"]}
@@ -185,7 +188,7 @@ class EnsembleModel(ModelBase):
         if not self.models_:
             raise ModelError("the ensemble is not fitted")
         th, tone = self._average(self.models_, list(texts))
-        return Scores(th, tone, self.thresholds_)
+        return Scores(th, tone, self.thresholds_, self.schema)
 
     def save(self, folder) -> None:
         folder = Path(folder)
@@ -198,7 +201,7 @@ class EnsembleModel(ModelBase):
         meta = {**self.get_params(), "folders": names, "thresholds": [float(x) for x in self.thresholds_],
                 "task_weights": self.task_weights_}
         (folder / "ensemble.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        write_manifest(folder, kind=self.kind, segmenter=None, params=self.get_params())
+        write_manifest(folder, kind=self.kind, segmenter=None, params=self.get_params(), schema=self.schema)
 
     def get_params(self) -> dict:
         return {"members": self.members, "weights": self.weights, "cv_folds": self.cv_folds, "seed": self.seed,
@@ -218,7 +221,8 @@ class EnsembleModel(ModelBase):
             if tw is not None:
                 m.task_weights_ = {"themes": float(tw["themes"]), "tone": float(tw["tone"])}
             names = meta["folders"]
-            thresholds = np.array(meta["thresholds"], dtype=float).reshape(len(THEMES))
+            m.schema_ = manifest_schema(manifest, folder)
+            thresholds = np.array(meta["thresholds"], dtype=float).reshape(len(m.schema_.themes))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelError(f"{folder / 'ensemble.json'}: not an ensemble description ({type(e).__name__}: {e})") from None
         if not isinstance(names, list) or len(names) != len(m.members):
@@ -231,5 +235,10 @@ class EnsembleModel(ModelBase):
                 raise ModelError(f"{folder / 'ensemble.json'}: member folder {name!r} is not a sub-folder listed "
                                  "in the manifest; refusing to load it")
         m.models_ = [load_model(folder / name) for name in names]
+        for name, member in zip(names, m.models_):
+            try:
+                check_model_labels(member, m.schema_, f"ensemble member {name}")
+            except LabelError as e:
+                raise ModelError(f"{folder}: {e}") from None
         m.thresholds_ = thresholds
         return m

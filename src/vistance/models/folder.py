@@ -13,6 +13,11 @@ whose library opens files by name (``transformers``) call ``read_manifest(folder
 which also refuses files in the folder that the manifest does not list. The manifest itself is
 bounded (:data:`MAX_MANIFEST_BYTES`, nesting, number sizes) and typed; anything else is one
 :class:`ModelError`.
+
+The manifest records the label set the model learned (``themes``, ``tones``) and its rules
+(``label_rules``: catch-all, precedence, no-signal tone, poles); :func:`manifest_schema` reads them
+back. Any label set loads; :func:`check_model_labels` refuses a model whose labels differ from a
+given schema (the dataset's), naming both lists.
 """
 from __future__ import annotations
 
@@ -25,9 +30,9 @@ import warnings
 from pathlib import Path
 
 from vistance import __version__
-from vistance.errors import ModelError
+from vistance.errors import ConfigError, ModelError
 from vistance.io import atomic_write
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema, default_schema
 
 MANIFEST = "manifest.json"
 #: bounds of a manifest: its size, its nesting, the digits of an integer in it
@@ -66,14 +71,22 @@ def library_versions() -> dict:
     return out
 
 
-def write_manifest(folder, kind: str, segmenter: str | None, params: dict | None = None, extra: dict | None = None) -> dict:
-    """List every file in ``folder`` (recursively) with its SHA-256, plus versions and labels."""
+def label_fields(schema: LabelSchema) -> dict:
+    """What a manifest records of a label set: ``themes``, ``tones`` and ``label_rules``."""
+    rules = {k: v for k, v in schema.rules().items() if k not in ("themes", "tones")}
+    return {**schema.label_set(), "label_rules": rules}
+
+
+def write_manifest(folder, kind: str, segmenter: str | None, params: dict | None = None, extra: dict | None = None,
+                   *, schema: LabelSchema | None = None) -> dict:
+    """List every file in ``folder`` (recursively) with its SHA-256, plus versions and the model's
+    label set ``schema`` (:func:`label_fields`; ``None``: a folder without labels, e.g. a checkpoint)."""
     folder = Path(folder)
     paths = [p for p in sorted(folder.rglob("*")) if p.is_file() and p != folder / MANIFEST]
     files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in paths}
     sizes = {p.relative_to(folder).as_posix(): p.stat().st_size for p in paths}
     manifest = {
-        "kind": kind, "segmenter": segmenter, "themes": list(THEMES), "tones": list(TONES),
+        "kind": kind, "segmenter": segmenter, **(label_fields(schema) if schema is not None else {}),
         "versions": library_versions(), "params": params or {}, "files": files, "sizes": sizes,
     }
     if extra:
@@ -172,6 +185,12 @@ def _check_types(manifest, mpath) -> None:
         bad("segmenter", "a string or null")
     if "params" in manifest and not isinstance(manifest["params"], dict):
         bad("params", "an object")
+    for field in ("themes", "tones"):
+        names = manifest.get(field)
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+            bad(field, "a list of label names")
+    if manifest.get("label_rules") is not None and not isinstance(manifest["label_rules"], dict):
+        bad("label_rules", "an object")
     versions = manifest.get("versions")
     if versions is not None and (not isinstance(versions, dict)
                                  or not all(isinstance(v, str) for v in versions.values())):
@@ -249,15 +268,37 @@ def read_manifest(folder, verify: bool = True, strict: bool = False) -> dict:
             raise ModelError(f"{folder}: holds file(s) its manifest does not list: {', '.join(extra[:5])}"
                              f"{' ...' if len(extra) > 5 else ''}; a loader could read them unverified. "
                              "Remove them or re-save the model.")
-    themes, tones = manifest.get("themes", list(THEMES)), manifest.get("tones", list(TONES))
-    if not isinstance(themes, list) or not isinstance(tones, list) or tuple(themes) != THEMES or tuple(tones) != TONES:
-        raise ModelError(f"{folder}: the model's label set differs from this vistance's schema")
     have = library_versions()
     versions = manifest.get("versions") or {}
     for lib, ver in sorted(versions.items()):
         if lib in have and have[lib] != ver:
             warnings.warn(f"{folder}: saved with {lib} {ver}, loading with {lib} {have[lib]}", stacklevel=2)
     return manifest
+
+
+def manifest_schema(manifest: dict, where) -> LabelSchema:
+    """The label set (and rules) a model folder's manifest records.
+
+    A folder saved before the rules were recorded (no ``label_rules``) gets the packaged default
+    codebook's rules when its labels are the default ones, no rules otherwise; one saved before
+    labels were recorded at all is the default codebook's. A manifest whose labels do not make a
+    label schema is one :class:`ModelError`.
+    """
+    themes, tones, rules = manifest.get("themes"), manifest.get("tones"), manifest.get("label_rules")
+    default = default_schema()
+    if rules is None and (themes is None and tones is None or default.same_labels(themes or (), tones or ())):
+        return default
+    try:
+        return LabelSchema.from_labels(themes or [], tones or [], **(rules or {}))
+    except (ConfigError, TypeError) as e:
+        raise ModelError(f"{where}: the manifest's label set is not valid ({e})") from None
+
+
+def check_model_labels(model, schema: LabelSchema, what: str | None = None) -> None:
+    """Refuse (:class:`~vistance.errors.LabelError`) a model whose label set differs from ``schema``'s
+    (the dataset's, the codebook's), naming both lists; ``what`` names the model in the message."""
+    learned = model.schema
+    schema.require_labels(learned.theme_names, learned.tone_names, what or f"the {model.kind} model")
 
 
 def listed_bytes(folder, manifest: dict, name: str) -> bytes:

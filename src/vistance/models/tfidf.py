@@ -6,7 +6,11 @@ classifiers; tone: one multinomial classifier. ``classifier="logreg"`` gives
 calibrated-ish probabilities; ``"linearsvc"`` maps decision values through a
 logistic (themes) or softmax (tone) so both share the :class:`Scores` contract.
 Per-label theme thresholds are tuned on out-of-fold scores from article-grouped
-cross-validation inside the training data.
+cross-validation inside the training data. The label set is the ``schema`` given to ``fit``.
+
+``LinearSVC`` receives ``C * svm_c_scale`` (default ``0.125``): hinge-loss SVMs need a weaker
+penalty than the logistic regressions on these TF-IDF features, so one ``C`` serves both
+classifiers; ``C`` and ``svm_c_scale`` together are the SVM's regularisation.
 
 Saved with ``skops`` and loaded with an explicit list of trusted types: a model
 file holding any other type is refused instead of executed.
@@ -20,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from vistance.errors import ModelError
-from vistance.labels.schema import THEMES, TONES
-from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import listed_bytes, listed_json, read_manifest, write_manifest
+from vistance.labels.schema import LabelSchema
+from vistance.models.base import ModelBase, Scores, fit_schema, label_arrays
+from vistance.models.folder import listed_bytes, listed_json, manifest_schema, read_manifest, write_manifest
 from vistance.models.thresholds import tune_thresholds_out_of_fold
 from vistance.text.segment import check_segmenter, get_segmenter
 
@@ -141,7 +145,23 @@ def transform_features(vec, seg_texts, counters: dict | None = None):
 
 
 class TfidfModel(ModelBase):
-    """TF-IDF features + linear classifiers for themes (one-vs-rest) and tone."""
+    """TF-IDF features + linear classifiers for themes (one-vs-rest) and tone.
+
+    Parameters
+    ----------
+    classifier : {"logreg", "linearsvc"}, default "logreg"
+    segmenter : str, default "pyvi"
+        Word segmenter applied before the word n-grams (recorded; prediction must use the same).
+    word_ngram_max, use_char, char_ngram_min, char_ngram_max, min_df, max_features : the features.
+    C : float, default 4.0
+        Inverse regularisation of the logistic regressions.
+    svm_c_scale : float, default 0.125
+        ``classifier="linearsvc"`` only: ``LinearSVC`` gets ``C * svm_c_scale``.
+    class_weight : "balanced" or None
+    tune_thresholds : bool, default True
+        Per-theme thresholds from article-grouped ``cv_folds``-fold out-of-fold scores.
+    seed : int
+    """
 
     kind = "tfidf"
     baseline = True
@@ -150,12 +170,13 @@ class TfidfModel(ModelBase):
     fork_safe = True
     library_name = "sklearn"
     card_text = ("TF-IDF features (word n-grams over word-segmented text plus character n-grams) with linear "
-                 "classifiers (one-vs-rest for themes, multinomial for tone), scikit-learn")
+                 "classifiers (one-vs-rest for themes, multinomial for tone; a LinearSVC's penalty is "
+                 "`C * svm_c_scale`), scikit-learn")
 
     def __init__(self, classifier: str = "logreg", segmenter: str = "pyvi", word_ngram_max: int = 2,
                  use_char: bool = True, char_ngram_min: int = 2, char_ngram_max: int = 5, min_df: int = 1,
                  max_features: int | None = 200_000, C: float = 4.0, class_weight: str | None = "balanced",
-                 tune_thresholds: bool = True, cv_folds: int = 3, seed: int = 0):
+                 tune_thresholds: bool = True, cv_folds: int = 3, seed: int = 0, svm_c_scale: float = 0.125):
         self._keep_params(locals())
 
     # -- building blocks ---------------------------------------------------------------
@@ -180,7 +201,8 @@ class TfidfModel(ModelBase):
             return LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
                                       max_iter=2000, random_state=self.seed)
         if self.classifier == "linearsvc":
-            return LinearSVC(C=self.C / 8, class_weight=self.class_weight, max_iter=5000, random_state=self.seed)
+            return LinearSVC(C=self.C * self.svm_c_scale, class_weight=self.class_weight, max_iter=5000,
+                             random_state=self.seed)
         raise ModelError(f"unknown classifier {self.classifier!r}; use 'logreg' or 'linearsvc'")
 
     def _multiclass(self):
@@ -189,17 +211,12 @@ class TfidfModel(ModelBase):
 
         if self.classifier == "logreg":
             return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.seed)
-        return LinearSVC(C=self.C / 8, class_weight=self.class_weight, max_iter=5000, random_state=self.seed)
+        return LinearSVC(C=self.C * self.svm_c_scale, class_weight=self.class_weight, max_iter=5000,
+                         random_state=self.seed)
 
     def segment(self, texts) -> list[str]:
         seg = get_segmenter(self.segmenter)
         return [seg.segment(t) for t in texts]
-
-    @staticmethod
-    def _targets(themes, tones):
-        Y = np.array([[int(t in set(ts)) for t in THEMES] for ts in themes], dtype=int)
-        y = np.array([TONES.index(t) for t in tones], dtype=int)
-        return Y, y
 
     def _fit_segmented(self, seg_texts, Y, y):
         from sklearn.multiclass import OneVsRestClassifier
@@ -228,18 +245,19 @@ class TfidfModel(ModelBase):
             d = np.asarray(tone_clf.decision_function(X)).reshape(X.shape[0], -1)
             e = np.exp(2.0 * (d - d.max(axis=1, keepdims=True)))
             tp = e / e.sum(axis=1, keepdims=True)
-        # tone classes seen in training may be a subset of TONES
-        tone = np.zeros((X.shape[0], len(TONES)))
+        # tone classes seen in training may be a subset of the schema's tones
+        tone = np.zeros((X.shape[0], len(self.schema.tones)))
         tone[:, [int(c) for c in tone_clf.classes_]] = tp
         return np.asarray(th, dtype=float), tone
 
     # -- the protocol -----------------------------------------------------------------
-    def fit(self, texts, themes, tones, groups=None, valid=None):
-        """Fit on raw ``texts`` with theme lists and tone names; ``groups`` (article ids)
-        keep threshold-tuning folds article-grouped."""
+    def fit(self, texts, themes, tones, groups=None, valid=None, *, schema: LabelSchema | None = None):
+        """Fit on raw ``texts`` with theme lists and tone names of ``schema``'s label set; ``groups``
+        (article ids) keep threshold-tuning folds article-grouped."""
+        self.schema_ = fit_schema(schema)
+        Y, y = label_arrays(self.schema_, themes, tones)
         seg = self.segment(texts)
-        Y, y = self._targets(themes, tones)
-        self.thresholds_ = np.full(len(THEMES), 0.5)
+        self.thresholds_ = np.full(len(self.schema_.themes), 0.5)
         if self.tune_thresholds:
             def fit_score(tr, te):
                 if len(set(y[tr].tolist())) < 2:  # tone needs two classes: skip the fold
@@ -258,14 +276,15 @@ class TfidfModel(ModelBase):
         if getattr(self, "_counters", None) is None:
             self._counters = {}  # per-word n-gram cache of this fitted vectorizer (never saved)
         th, tone = self._scores(self.vectorizer_, self.theme_clf_, self.tone_clf_, seg, self._counters)
-        return Scores(th, tone, self.thresholds_)
+        return Scores(th, tone, self.thresholds_, self.schema)
 
     # -- explanations -----------------------------------------------------------------
     def top_features(self, k: int = 15) -> dict:
         """Highest-weighted n-grams per theme and per tone class."""
         names = self.vectorizer_.get_feature_names_out()
         out = {"themes": {}, "tone": {}}
-        for j, t in enumerate(THEMES):
+        theme_names, tone_names = self.schema.theme_names, self.schema.tone_names
+        for j, t in enumerate(theme_names):
             est = self.theme_clf_.estimators_[j]
             if hasattr(est, "coef_"):
                 w = np.asarray(est.coef_).ravel()
@@ -273,7 +292,7 @@ class TfidfModel(ModelBase):
         coef = np.asarray(self.tone_clf_.coef_)
         for row, c in enumerate(self.tone_clf_.classes_):
             w = coef[row] if coef.shape[0] > 1 else (coef[0] if row == 1 else -coef[0])
-            out["tone"][TONES[int(c)]] = [str(names[i]) for i in np.argsort(-w)[:k]]
+            out["tone"][tone_names[int(c)]] = [str(names[i]) for i in np.argsort(-w)[:k]]
         return out
 
     def explain(self, text: str, k: int = 5) -> dict:
@@ -284,14 +303,14 @@ class TfidfModel(ModelBase):
         sc = self.predict_proba([text])
         out = {"themes": {}, "tone": {}}
         for t in sc.theme_labels()[0]:
-            est = self.theme_clf_.estimators_[THEMES.index(t)]
+            est = self.theme_clf_.estimators_[self.schema.theme_names.index(t)]
             if hasattr(est, "coef_"):
                 contrib = vals * np.asarray(est.coef_).ravel()[idx]
                 out["themes"][t] = [[str(names[idx[i]]), round(float(contrib[i]), 4)] for i in np.argsort(-contrib)[:k]]
         tone = sc.tone_labels()[0]
         classes = [int(c) for c in self.tone_clf_.classes_]
         coef = np.asarray(self.tone_clf_.coef_)
-        ti = TONES.index(tone)
+        ti = self.schema.tone_names.index(tone)
         if ti in classes:
             row = classes.index(ti)
             w = coef[row] if coef.shape[0] > 1 else (coef[0] if row == 1 else -coef[0])
@@ -319,7 +338,7 @@ class TfidfModel(ModelBase):
         (folder / "tfidf.json").write_text(json.dumps({
             "params": self.get_params(), "thresholds": [float(x) for x in self.thresholds_],
             "n_features": int(self.n_features_)}, indent=2, sort_keys=True), encoding="utf-8")
-        write_manifest(folder, self.kind, segmenter=self.segmenter, params=self.get_params())
+        write_manifest(folder, self.kind, segmenter=self.segmenter, params=self.get_params(), schema=self.schema)
 
     @classmethod
     def load(cls, folder, segmenter: str | None = None) -> "TfidfModel":
@@ -343,13 +362,14 @@ class TfidfModel(ModelBase):
         vocabs = listed_json(folder, manifest, "vocabulary.json")
         try:
             m = cls(**meta["params"])
+            m.schema_ = manifest_schema(manifest, folder)
             m.vectorizer_, m.theme_clf_, m.tone_clf_ = parts["vectorizer"], parts["themes"], parts["tone"]
             m._counters = None
             for name, vec in m.vectorizer_.transformer_list:
                 if not isinstance(vocabs, dict) or name not in vocabs or not isinstance(vocabs[name], dict):
                     raise ModelError(f"{folder}: vocabulary.json lacks the {name!r} vocabulary")
                 vec.vocabulary_ = {str(k): int(v) for k, v in vocabs[name].items()}
-            m.thresholds_ = np.array(meta["thresholds"], dtype=float).reshape(len(THEMES))
+            m.thresholds_ = np.array(meta["thresholds"], dtype=float).reshape(len(m.schema_.themes))
             m.n_features_ = int(meta["n_features"])
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ModelError(f"{folder}: unreadable TF-IDF model ({type(e).__name__}: {e})") from None

@@ -3,7 +3,7 @@
 A folder is always read with ``local_files_only``; a Hub name only reaches the network when
 the Hub is not disabled (:func:`hub_offline`). Every failure becomes one :class:`ModelError`
 that says how to provide weights (:func:`checkpoint_error`). Used by fine-tuning
-(:mod:`.model`) and by masked-LM pretraining (:mod:`vistance.models.pretrain`).
+(:mod:`.model`) and by masked-LM pretraining (:mod:`vistance.checkpoints.pretrain`).
 """
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def verify_checkpoint_folder(name_or_path, segmenter: str | None = None) -> None
 
     A Hub name (not a folder) is left alone.
     """
-    from vistance.models.phobert_checkpoint import read_checkpoint_info
+    from vistance.checkpoints.phobert import read_checkpoint_info
 
     p = Path(str(name_or_path)).expanduser()
     if not p.is_dir():

@@ -2,7 +2,7 @@
 
     model = TransformerModel(model_name_or_path="vinai/phobert-base", heads="shared_encoder")
     model.fit(texts, themes, tones, valid=(v_texts, v_themes, v_tones))
-    scores = model.predict_proba(texts)            # Scores: themes [n, 9], tone [n, 3]
+    scores = model.predict_proba(texts)            # Scores: themes [n, n_themes], tone [n, n_tones]
     model.save("models/transformer"); TransformerModel.load("models/transformer")
 
 Segmentation contract
@@ -25,7 +25,8 @@ Long paragraphs (never truncated)
 
 Heads
     ``heads="shared_encoder"``: one encoder, two linear heads on the ``<s>`` vector
-    (themes: 9 sigmoid outputs, tone: 3-way softmax), trained on the sum of the two
+    (themes: one sigmoid output per theme, tone: a softmax over the tones; both sized by the
+    label schema given to ``fit``), trained on the sum of the two
     losses. ``heads="two_models"``: two ``AutoModelForSequenceClassification``
     models (themes with ``problem_type="multi_label_classification"``), trained
     side by side with the same schedule; twice the memory and compute.
@@ -69,9 +70,9 @@ from typing import Sequence
 import numpy as np
 
 from vistance.errors import ModelError
-from vistance.labels.schema import THEMES, TONES, check_themes, check_tone, themes_to_vector
-from vistance.models.base import ModelBase, Scores
-from vistance.models.folder import listed_bytes, listed_json, read_manifest, write_manifest
+from vistance.labels.schema import LabelSchema
+from vistance.models.base import ModelBase, Scores, fit_schema
+from vistance.models.folder import listed_bytes, listed_json, manifest_schema, read_manifest, write_manifest
 from vistance.models.thresholds import tune_thresholds
 from vistance.models.transformer.checkpoint import (load_encoder, load_pretrained, load_tokenizer, max_tokens_allowed,
                                                     short_error, verify_checkpoint_folder)
@@ -86,7 +87,7 @@ THRESHOLDS_FILE = "thresholds.json"
 HEADS_FILE = "heads.safetensors"
 
 class TransformerModel(ModelBase):
-    """PhoBERT-style encoder fine-tuned for themes (multi-label) and tone (3 classes).
+    """PhoBERT-style encoder fine-tuned for themes (multi-label) and tone (one of the schema's tones).
 
     Parameters (hyper-parameters only; learned state lives in attributes ending in ``_``)
     ----------
@@ -133,7 +134,7 @@ class TransformerModel(ModelBase):
         nothing extra stored).
 
     Attributes after ``fit``/``load``: ``tokenizer_``, ``network_`` (torch module),
-    ``segmenter_`` (name), ``thresholds_`` ``[9]``, ``training_stats_`` (dict).
+    ``segmenter_`` (name), ``thresholds_`` ``[n_themes]``, ``training_stats_`` (dict).
     """
 
     kind = "transformer"
@@ -222,8 +223,8 @@ class TransformerModel(ModelBase):
         return windows, np.asarray(owners, dtype=int)
 
     # ------------------------------------------------------------------ networks
-    def _new_network(self):
-        """Fresh trainable network from ``model_name_or_path`` (heads seeded by ``seed``)."""
+    def _new_network(self, schema: LabelSchema):
+        """Fresh trainable network from ``model_name_or_path`` (heads seeded by ``seed``, sized by ``schema``)."""
         from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
 
         from vistance.models.transformer.networks import SharedEncoderNet, TwoModelsNet
@@ -231,23 +232,27 @@ class TransformerModel(ModelBase):
         config = load_pretrained(AutoConfig, self.model_name_or_path)
         self._check_length(config, self.model_name_or_path)
         set_seed(self.seed)
+        theme_names, tone_names = schema.theme_names, schema.tone_names
         if self.heads == "shared_encoder":
-            return SharedEncoderNet(load_encoder(self.model_name_or_path), pooling=self.pooling)
+            return SharedEncoderNet(load_encoder(self.model_name_or_path), len(theme_names), len(tone_names),
+                                    pooling=self.pooling)
         themes = load_pretrained(
-            AutoModelForSequenceClassification, self.model_name_or_path, num_labels=len(THEMES),
-            problem_type="multi_label_classification", id2label=dict(enumerate(THEMES)),
-            label2id={t: i for i, t in enumerate(THEMES)})
+            AutoModelForSequenceClassification, self.model_name_or_path, num_labels=len(theme_names),
+            problem_type="multi_label_classification", id2label=dict(enumerate(theme_names)),
+            label2id={t: i for i, t in enumerate(theme_names)})
         set_seed(self.seed + 1)
         tone = load_pretrained(
-            AutoModelForSequenceClassification, self.model_name_or_path, num_labels=len(TONES),
-            problem_type="single_label_classification", id2label=dict(enumerate(TONES)),
-            label2id={t: i for i, t in enumerate(TONES)})
+            AutoModelForSequenceClassification, self.model_name_or_path, num_labels=len(tone_names),
+            problem_type="single_label_classification", id2label=dict(enumerate(tone_names)),
+            label2id={t: i for i, t in enumerate(tone_names)})
         return TwoModelsNet(themes, tone)
 
     # ------------------------------------------------------------------ fit
     def fit(self, texts: Sequence[str], themes: Sequence[Sequence[str]], tones: Sequence[str],
-            groups: Sequence[str] | None = None, valid: tuple | None = None) -> "TransformerModel":
-        """Fine-tune on raw ``texts`` with theme lists and tone names.
+            groups: Sequence[str] | None = None, valid: tuple | None = None, *,
+            schema: LabelSchema | None = None) -> "TransformerModel":
+        """Fine-tune on raw ``texts`` with theme lists and tone names of ``schema``'s label set
+        (the heads are sized by it).
 
         ``groups`` is accepted for the protocol and not used (splitting happens
         outside). ``valid=(texts, themes, tones)`` turns on per-epoch evaluation,
@@ -265,21 +270,25 @@ class TransformerModel(ModelBase):
         if not texts or not (len(texts) == len(themes) == len(tones)):
             raise ValueError("fit needs equally many texts, theme lists and tones "
                              f"(got {len(texts)}, {len(themes)}, {len(tones)})")
-        Y = np.array([themes_to_vector(check_themes(list(t), f"training row {i}")) for i, t in enumerate(themes)])
-        y = np.array([TONES.index(check_tone(t, f"training row {i}")) for i, t in enumerate(tones)])
+        schema = self.schema_ = fit_schema(schema)
+        tone_index = {t: j for j, t in enumerate(schema.tone_names)}
+        Y = np.array([schema.themes_to_vector(schema.check_themes(list(t), f"training row {i}"))
+                      for i, t in enumerate(themes)])
+        y = np.array([tone_index[schema.check_tone(t, f"training row {i}")] for i, t in enumerate(tones)])
         if valid is not None:
             v_texts, v_themes, v_tones = (list(v) for v in valid)
             if not v_texts or not (len(v_texts) == len(v_themes) == len(v_tones)):
                 raise ValueError("valid must be (texts, themes, tones) of equal, non-zero length")
-            Yv = np.array([themes_to_vector(check_themes(list(t), f"validation row {i}")) for i, t in enumerate(v_themes)])
-            yv = np.array([TONES.index(check_tone(t, f"validation row {i}")) for i, t in enumerate(v_tones)])
+            Yv = np.array([schema.themes_to_vector(schema.check_themes(list(t), f"validation row {i}"))
+                           for i, t in enumerate(v_themes)])
+            yv = np.array([tone_index[schema.check_tone(t, f"validation row {i}")] for i, t in enumerate(v_tones)])
 
         t0 = time.perf_counter()
         get_segmenter(self.segmenter)  # fail early on an unknown segmenter
         self.segmenter_ = self.segmenter
         verify_checkpoint_folder(self.model_name_or_path, self.segmenter)
         self.tokenizer_ = load_tokenizer(self.model_name_or_path)
-        net = self._new_network()
+        net = self._new_network(schema)
         if self.freeze_embeddings:  # the (large, multilingual) input embedding matrix stays as pretrained
             for name, p in net.named_parameters():
                 if "word_embeddings" in name:
@@ -293,7 +302,7 @@ class TransformerModel(ModelBase):
         pos_w = tone_w = None
         if self.class_weights:
             pos_w = torch.tensor(theme_pos_weights(Y[owners]), dtype=torch.float)
-            tone_w = torch.tensor(tone_class_weights(y[owners]), dtype=torch.float)
+            tone_w = torch.tensor(tone_class_weights(y[owners], len(self.schema.tones)), dtype=torch.float)
 
         eval_ds = compute_metrics = None
         if valid is not None:
@@ -306,9 +315,9 @@ class TransformerModel(ModelBase):
             def compute_metrics(pred):
                 logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
                 logits = np.asarray(logits, dtype=float)[: len(v_owners)]
-                tp, op = probs_from_logits(logits)
+                tp, op = probs_from_logits(logits, len(schema.themes))
                 T, O = pool_windows(tp, op, v_owners, n_valid)
-                return valid_scores(T, O, Yv, yv)
+                return valid_scores(T, O, Yv, yv, schema)
 
         workdir, owns_workdir = trainer_workdir()
         has_cuda = torch.cuda.is_available()
@@ -350,7 +359,7 @@ class TransformerModel(ModelBase):
                 shutil.rmtree(workdir, ignore_errors=True)
         state = trainer.state
         self.network_ = trainer.model.eval()
-        self.thresholds_ = np.full(len(THEMES), 0.5)
+        self.thresholds_ = np.full(len(self.schema.themes), 0.5)
         stats = {
             "seconds": None, "epochs_run": float(state.epoch or 0), "steps": int(state.global_step),
             "best_epoch": None, "best_valid_score": None, "final_train_loss": loss_cb.last_loss,
@@ -367,8 +376,8 @@ class TransformerModel(ModelBase):
             T, O = self._predict_arrays(v_texts, self.batch_size)
             self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
             stats["n_valid_paragraphs"] = len(v_texts)
-            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv)
-            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.thresholds_)
+            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv, self.schema)
+            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.schema, self.thresholds_)
         stats["seconds"] = round(time.perf_counter() - t0, 3)
         self.training_stats_ = stats
         return self
@@ -429,13 +438,13 @@ class TransformerModel(ModelBase):
 
         from vistance.models.transformer.frozen import length_batches, pad_states, top_logits
 
-        logits = np.zeros((len(states), len(THEMES) + len(TONES)))
+        logits = np.zeros((len(states), len(self.schema.themes) + len(self.schema.tones)))
         net.eval()
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(self.bf16)):
             for idx in length_batches([s.shape[0] for s in states], max(1, int(batch_size))):
                 h, m = pad_states([states[i] for i in idx])
                 logits[idx] = top_logits(net, h, m, self.freeze_layers).float().numpy()
-        tp, op = probs_from_logits(logits)
+        tp, op = probs_from_logits(logits, len(self.schema.themes))
         return pool_windows(tp, op, owners, n)
 
     def _fit_frozen(self, net, texts, Y, y, valid, t0) -> "TransformerModel":
@@ -456,13 +465,13 @@ class TransformerModel(ModelBase):
         pos_w = tone_w = None
         if self.class_weights:
             pos_w = torch.tensor(theme_pos_weights(Y[owners]), dtype=torch.float)
-            tone_w = torch.tensor(tone_class_weights(y[owners]), dtype=torch.float)
+            tone_w = torch.tensor(tone_class_weights(y[owners], len(self.schema.tones)), dtype=torch.float)
 
         evaluate = None
         if valid is not None:
             def evaluate():
                 T, O = self._top_arrays(net, v_states, v_owners, len(v_texts), max(self.batch_size, 64))
-                return valid_scores(T, O, Yv, yv)["macro_f1"]
+                return valid_scores(T, O, Yv, yv, self.schema)["macro_f1"]
 
         run = train_top(
             net, self.freeze_layers, states, Y[owners], y[owners], epochs=self.epochs, batch_size=self.batch_size,
@@ -472,7 +481,7 @@ class TransformerModel(ModelBase):
             max_grad_norm=self.max_grad_norm, evaluate=evaluate,
             patience=self.early_stopping_patience if valid is not None else None)
         self.network_ = net.eval()
-        self.thresholds_ = np.full(len(THEMES), 0.5)
+        self.thresholds_ = np.full(len(self.schema.themes), 0.5)
         stats = {
             "seconds": None, "recipe": "frozen-bottom cache", "freeze_layers": self.freeze_layers,
             "trainable_layers": len(net.encoder.encoder.layer) - self.freeze_layers,
@@ -490,8 +499,8 @@ class TransformerModel(ModelBase):
             T, O = self._top_arrays(net, v_states, v_owners, len(v_texts), max(self.batch_size, 64))
             self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
             stats["n_valid_paragraphs"] = len(v_texts)
-            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv)
-            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.thresholds_)
+            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv, self.schema)
+            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.schema, self.thresholds_)
         stats["seconds"] = round(time.perf_counter() - t0, 3)
         self.training_stats_ = stats
         return self
@@ -508,7 +517,7 @@ class TransformerModel(ModelBase):
         from vistance.models.transformer.networks import Collator
 
         if not texts:
-            return np.zeros((0, len(THEMES))), np.zeros((0, len(TONES)))
+            return np.zeros((0, len(self.schema.themes))), np.zeros((0, len(self.schema.tones)))
         if self.inference is not None and self._device().type == "cpu":
             return self._predict_fast(texts, batch_size)
         if self.freeze_layers and self._device().type == "cpu":
@@ -525,7 +534,7 @@ class TransformerModel(ModelBase):
         amp = None
         if device.type == "cuda" and (self.bf16 or self.fp16):
             amp = torch.bfloat16 if self.bf16 else torch.float16
-        logits = np.zeros((len(windows), len(THEMES) + len(TONES)))
+        logits = np.zeros((len(windows), len(self.schema.themes) + len(self.schema.tones)))
         with torch.inference_mode():
             for start in range(0, len(order), max(1, int(batch_size))):
                 idx = order[start:start + batch_size]
@@ -534,7 +543,7 @@ class TransformerModel(ModelBase):
                 with torch.autocast(device_type=device.type, dtype=amp, enabled=amp is not None):
                     out = net(**batch)["logits"]
                 logits[idx] = out.float().cpu().numpy()
-        tp, op = probs_from_logits(logits)
+        tp, op = probs_from_logits(logits, len(self.schema.themes))
         return pool_windows(tp, op, owners, len(texts))
 
     def _predict_fast(self, texts: list[str], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -546,13 +555,13 @@ class TransformerModel(ModelBase):
             self._fast_net_, self._fast_key_ = prepare_network(self.network_.cpu(), self.inference), key
         windows, owners = self.encode_windows(texts)
         logits = window_logits(self._fast_net_, windows, self.tokenizer_.pad_token_id, batch_size, self.inference)
-        tp, op = probs_from_logits(logits)
+        tp, op = probs_from_logits(logits, len(self.schema.themes))
         return pool_windows(tp, op, owners, len(texts))
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None,
                       segmenter: str | None = None) -> Scores:
-        """Scores for raw ``texts``: theme probabilities ``[n, 9]`` (max over a
-        paragraph's windows), tone distributions ``[n, 3]`` (mean over windows),
+        """Scores for raw ``texts``: theme probabilities ``[n, n_themes]`` (max over a
+        paragraph's windows), tone distributions ``[n, n_tones]`` (mean over windows),
         and the tuned thresholds. Batched (``batch_size`` windows, default the
         training batch size), no gradients, deterministic. ``segmenter``, when
         given, must equal the model's."""
@@ -563,7 +572,7 @@ class TransformerModel(ModelBase):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         T, O = self._predict_arrays(list(texts), batch_size)
-        return Scores(T, O, self.thresholds_.copy())
+        return Scores(T, O, self.thresholds_.copy(), self.schema)
 
     # ------------------------------------------------------------------ save / load
     def save(self, folder) -> None:
@@ -598,12 +607,13 @@ class TransformerModel(ModelBase):
                 net.themes.save_pretrained(tmp / "themes", safe_serialization=True)
                 net.tone.save_pretrained(tmp / "tone", safe_serialization=True)
             (tmp / THRESHOLDS_FILE).write_text(json.dumps(
-                {t: float(v) for t, v in zip(THEMES, self.thresholds_)}, indent=2) + "\n", encoding="utf-8")
+                {t: float(v) for t, v in zip(self.schema.theme_names, self.thresholds_)}, indent=2) + "\n", encoding="utf-8")
             meta = {"params": self.get_params(), "segmenter": self.segmenter_, "heads": self.heads,
                     "training_stats": getattr(self, "training_stats_", {})}
             (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n",
                                          encoding="utf-8")
-            write_manifest(tmp, kind=self.kind, segmenter=self.segmenter_, params=self.get_params())
+            write_manifest(tmp, kind=self.kind, segmenter=self.segmenter_, params=self.get_params(),
+                           schema=self.schema)
             if folder.exists():
                 old = folder.parent / f".{folder.name}.old-{os.getpid()}"
                 os.replace(folder, old)
@@ -636,7 +646,12 @@ class TransformerModel(ModelBase):
         params = {k: v for k, v in meta.get("params", {}).items() if k in cls.Params.model_fields}
         model = cls(**params)
         model.segmenter_ = meta["segmenter"]
-        model.thresholds_ = np.array([float(thr[t]) for t in THEMES])
+        model.schema_ = manifest_schema(manifest, folder)
+        try:
+            model.thresholds_ = np.array([float(thr[t]) for t in model.schema_.theme_names])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{folder}: {THRESHOLDS_FILE} does not give a threshold for every theme "
+                             f"({short_error(e)})") from None
         model.training_stats_ = meta.get("training_stats", {})
         model.tokenizer_ = load_tokenizer(folder)
         model.network_ = model._load_network(folder).eval()
@@ -651,7 +666,8 @@ class TransformerModel(ModelBase):
 
         try:
             if self.heads == "shared_encoder":
-                net = SharedEncoderNet(load_encoder(folder, use_safetensors=True), pooling=self.pooling)
+                net = SharedEncoderNet(load_encoder(folder, use_safetensors=True), len(self.schema.themes),
+                                       len(self.schema.tones), pooling=self.pooling)
                 state = load_safetensors(listed_bytes(folder, read_manifest(folder, verify=False), HEADS_FILE))
                 missing = set(net.heads_state()) ^ set(state)
                 if missing:

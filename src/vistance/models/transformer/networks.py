@@ -2,7 +2,7 @@
 
 ``SharedEncoderNet``: one encoder, two linear heads on the ``<s>`` vector.
 ``TwoModelsNet``: two sequence classifiers side by side. Both return
-``{"logits": themes ++ tone}`` (``[batch, 9 + 3]``), which
+``{"logits": themes ++ tone}`` (``[batch, n_themes + n_tones]``), which
 :func:`~vistance.models.transformer.numeric.probs_from_logits` turns into probabilities.
 Importing this module imports torch.
 """
@@ -12,8 +12,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from vistance.labels.schema import THEMES, TONES
-
 
 POOLINGS = ("cls", "mean")
 
@@ -21,7 +19,7 @@ POOLINGS = ("cls", "mean")
 class SharedEncoderNet(nn.Module):
     """One encoder, two linear heads on the pooled vector (``<s>`` or mean); ``logits`` = themes ++ tone."""
 
-    def __init__(self, encoder, n_themes: int = len(THEMES), n_tones: int = len(TONES), pooling: str = "cls"):
+    def __init__(self, encoder, n_themes: int, n_tones: int, pooling: str = "cls"):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vistance.labels.schema import THEMES, TONES
+from vistance.labels.schema import LabelSchema
 from vistance.models.base import Scores
 from vistance.models.scoring import theme_metrics, tone_metrics
 
@@ -40,9 +40,10 @@ def pool_windows(theme_probs: np.ndarray, tone_probs: np.ndarray, owners: np.nda
     return themes, tone
 
 
-def probs_from_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``[n, 9 + 3]`` logits into theme sigmoids ``[n, 9]`` and tone softmaxes ``[n, 3]``."""
-    k = len(THEMES)
+def probs_from_logits(logits: np.ndarray, n_themes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``[n, n_themes + n_tones]`` logits into theme sigmoids ``[n, n_themes]`` and tone
+    softmaxes ``[n, n_tones]``."""
+    k = n_themes
     theme = 1.0 / (1.0 + np.exp(-np.clip(logits[:, :k], -50, 50)))
     z = logits[:, k:] - logits[:, k:].max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -50,7 +51,7 @@ def probs_from_logits(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def theme_pos_weights(Y: np.ndarray, cap: float = POS_WEIGHT_CAP) -> np.ndarray:
-    """``negatives / positives`` per theme column of a multi-hot ``[n, 9]`` matrix,
+    """``negatives / positives`` per theme column of a multi-hot ``[n, n_themes]`` matrix,
     clipped to ``[1/cap, cap]``; 1 for a theme with no positive."""
     Y = np.asarray(Y, dtype=float)
     pos = Y.sum(axis=0)
@@ -59,19 +60,18 @@ def theme_pos_weights(Y: np.ndarray, cap: float = POS_WEIGHT_CAP) -> np.ndarray:
     return np.clip(w, 1.0 / cap, cap)
 
 
-def tone_class_weights(y: np.ndarray, n_classes: int = len(TONES)) -> np.ndarray:
+def tone_class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     """Balanced weights ``n / (k * n_c)`` for tone indices ``y``; 1 for an absent class."""
     y = np.asarray(y, dtype=int)
     counts = np.bincount(y, minlength=n_classes).astype(float)
     return np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1.0)), 1.0)
 
 
-def valid_scores(theme_probs, tone_probs, Y, y, thresholds=None) -> dict:
+def valid_scores(theme_probs, tone_probs, Y, y, schema: LabelSchema, thresholds=None) -> dict:
     """Theme macro-F1 (decisions of :meth:`Scores.theme_matrix`, over themes present in
     ``Y``), tone macro-F1 (over tones present in ``y``) and their mean ``macro_f1`` —
-    the same metrics evaluation reports (:mod:`vistance.models.scoring`)."""
-    thr = np.full(len(THEMES), 0.5) if thresholds is None else thresholds
-    dec = Scores(theme_probs, tone_probs, thr).theme_matrix()
-    theme_f1 = theme_metrics(Y, dec)["macro_f1"]
-    tone_f1 = tone_metrics(y, np.asarray(tone_probs).argmax(axis=1))["macro_f1"]
+    the same metrics evaluation reports (:mod:`vistance.models.scoring`); ``schema``: the label set."""
+    dec = Scores(theme_probs, tone_probs, thresholds, schema).theme_matrix()
+    theme_f1 = theme_metrics(Y, dec, schema.theme_names)["macro_f1"]
+    tone_f1 = tone_metrics(y, np.asarray(tone_probs).argmax(axis=1), schema.tone_names)["macro_f1"]
     return {"theme_macro_f1": theme_f1, "tone_macro_f1": tone_f1, "macro_f1": (theme_f1 + tone_f1) / 2}

@@ -9,7 +9,7 @@ RoBERTa encoder → heads → safe folder) runs end to end anywhere:
     TransformerModel(model_name_or_path=str(path)).fit(...)
 
 The stand-in is randomly initialised (or MLM-pretrained by
-:func:`vistance.models.pretrain.pretrain_mlm`); it is **not** PhoBERT and its
+:func:`vistance.checkpoints.pretrain.pretrain_mlm`); it is **not** PhoBERT and its
 scores say nothing about what PhoBERT would reach.
 
 fastBPE / ``PhobertTokenizer`` file contract (checked here, because the
@@ -228,7 +228,7 @@ transformer code path can run and be tested without downloading
 `vinai/phobert-base`. It has never seen a large corpus: its scores say nothing
 about what PhoBERT would reach.
 
-- built by: `vistance.models.phobert_checkpoint.build_tiny_checkpoint`
+- built by: `vistance.checkpoints.phobert.build_tiny_checkpoint`
 - segmenter: `{segmenter}` (feed it text segmented the same way)
 - BPE merges: {n_merges}; vocabulary: {vocab_size} ids
 - model: hidden {hidden_size}, {num_layers} layers, {num_heads} heads, max length {max_length}
@@ -302,7 +302,7 @@ def build_tiny_checkpoint(
     model.save_pretrained(out, safe_serialization=True)
 
     info = {
-        "built_by": "vistance.models.phobert_checkpoint.build_tiny_checkpoint",
+        "built_by": "vistance.checkpoints.phobert.build_tiny_checkpoint",
         "stand_in": True, "segmenter": seg.name, "n_texts": len(segmented), "num_merges": len(codes),
         "vocab_size": len(tok), "hidden_size": hidden_size, "num_layers": num_layers, "num_heads": num_heads,
         "intermediate_size": intermediate_size, "max_length": max_length,

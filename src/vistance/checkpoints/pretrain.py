@@ -33,8 +33,8 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from vistance.checkpoints.phobert import CHECKPOINT_INFO, NOTICE, build_tiny_checkpoint, read_checkpoint_info
 from vistance.models.folder import write_manifest
-from vistance.models.phobert_checkpoint import CHECKPOINT_INFO, NOTICE, build_tiny_checkpoint, read_checkpoint_info
 from vistance.text.segment import get_segmenter
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def pretrain_mlm(
     """Masked-LM training on raw ``texts``; write a fine-tunable checkpoint to ``out_dir``.
 
     ``init=None`` builds a tiny PhoBERT-shaped tokenizer and model from the texts
-    (:func:`~vistance.models.phobert_checkpoint.build_tiny_checkpoint` with ``segmenter``,
+    (:func:`~vistance.checkpoints.phobert.build_tiny_checkpoint` with ``segmenter``,
     ``max_length``, ``seed`` and the keyword arguments ``tiny``: ``num_merges``,
     ``hidden_size``, ``num_layers``, ``num_heads``, ``intermediate_size``, … with its
     defaults) and trains it from scratch; ``init=PATH`` (or a Hub name when online)
@@ -233,7 +233,7 @@ def pretrain_mlm(
             warnings.warn(f"pretrain_mlm: {k} is not finite ({stats[k]})", stacklevel=2)
 
     info = read_checkpoint_info(out) if init is None else {}
-    info.update({"built_by": "vistance.models.pretrain.pretrain_mlm", "stand_in": init is None,
+    info.update({"built_by": "vistance.checkpoints.pretrain.pretrain_mlm", "stand_in": init is None,
                  "segmenter": seg.name, "init": stats["init"], "pretrain_steps": steps})
     (out / CHECKPOINT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                        encoding="utf-8")
