@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from vistance.config import Config, load_config, load_params
+from vistance.config import Config, load_config
 from vistance.errors import ConfigError
 
 
@@ -92,9 +92,11 @@ def test_an_unknown_model_kind_is_named_when_the_model_is_asked_for(tmp_path):
 def test_a_minimal_file_gets_the_defaults(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("seed: 2\nanalysis:\n  n_boot: 30\n", encoding="utf-8")
-    params = load_params(path)
-    assert params["seed"] == 2 and params["analysis"]["n_boot"] == 30
-    assert params["analysis"]["model"] == "experiments/models/tfidf_lr" and params["pretrain"]["max_steps"] == 2400
+    cfg = load_config(path)
+    assert cfg.seed == 2 and cfg.analysis.n_boot == 30
+    assert cfg.analysis.model == "experiments/models/tfidf_lr" and cfg.pretrain.max_steps == 2400
+    assert cfg.schema().model_dump() == Config().schema().model_dump()   # the packaged codebook
+    assert [e.name for e in cfg.corpora] == [e.name for e in Config().corpora]
 
 
 def test_analyze_takes_its_model_from_params(tmp_path, capsys):

@@ -4,7 +4,7 @@ The notebook API (imported lazily, so ``import vistance`` stays cheap and has no
 
     from vistance import load_config, read_paragraphs, read_labels, load_dataset, load_model, run_analysis
 
-Config: ``load_config`` (typed), ``load_params`` (dict). Data: ``ingest_paths``, ``read_paragraphs``,
+Config: ``load_config`` (typed). Data: ``ingest_paths``, ``read_paragraphs``,
 ``write_paragraphs``, ``read_labels``, ``join_labels``, ``build_dataset``, ``load_dataset``,
 ``rows_from_dataset``, ``read_jsonl``, ``write_jsonl``. Labels: ``LabelSchema``, ``load_schema`` (a
 codebook file), ``default_schema`` (the packaged codebook). Models: ``load_model``,
@@ -16,7 +16,6 @@ codebook file), ``default_schema`` (the packaged codebook). Models: ``load_model
 __version__ = "0.1.0"
 
 _API = {   # name -> (module, attribute)
-    "load_params": ("vistance.config", "load_params"),
     "LabelSchema": ("vistance.labels.schema", "LabelSchema"),
     "load_schema": ("vistance.labels.schema", "load_schema"),
     "default_schema": ("vistance.labels.schema", "default_schema"),

@@ -15,7 +15,8 @@ class. Loading checks the entry's shape only; its kind and parameters are valida
 own ``Params`` model when a command needs that model (:mod:`vistance.model_specs`), so a stage
 that builds no model (ingest, dataset, ...) imports no model code and does not depend on it.
 
-:func:`load_params` / :func:`model_params` are the dict views older code uses (validated too).
+Library functions take the typed sections (``cfg.evaluate``, ``cfg.corpora``, ...) or keyword
+arguments, never a params dict.
 """
 from __future__ import annotations
 
@@ -338,14 +339,6 @@ class Config(Section):
         spec = self.models[name]
         return spec.kind, spec.params()
 
-    def as_params(self) -> dict:
-        """The plain-dict view (defaults filled in, unset optional keys left out)."""
-        out = self.model_dump(exclude_none=True)
-        out["models"] = {n: {"kind": s.kind, **s.params(),
-                             **({"evaluate": s.evaluate.model_dump(exclude_none=True)} if s.evaluate else {}),
-                             **({"search": s.search.model_dump()} if s.search else {})}
-                         for n, s in self.models.items()}
-        return out
 
 
 def _describe(err: dict, path) -> str:
@@ -407,22 +400,3 @@ def load_config(path="params.yaml") -> Config:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
     return validate_params(safe_load_yaml(raw, path) or {}, path)
-
-
-def load_params(path="params.yaml") -> dict:
-    """The validated params as a plain dict (defaults filled in); see :func:`load_config`."""
-    return load_config(path).as_params()
-
-
-def model_params(params: dict, name: str) -> tuple[str, dict]:
-    """``(kind, constructor kwargs)`` of the model called ``name`` in ``params['models']``."""
-    models = params.get("models") or {}
-    if name not in models:
-        raise VistanceError(f"no model {name!r} in params.yaml 'models' (have: {', '.join(sorted(models))})")
-    spec = dict(models[name])
-    kind = spec.pop("kind", None)
-    if not kind:
-        raise VistanceError(f"model {name!r} in params.yaml has no 'kind'")
-    spec.pop("evaluate", None)
-    spec.pop("search", None)
-    return kind, spec

@@ -19,6 +19,7 @@ otherwise publish refuses (:class:`~vistance.errors.UsageError`) before writing 
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -182,6 +183,20 @@ def _staging(dst: Path) -> Path:
             continue
 
 
+@contextlib.contextmanager
+def _staged(out: Path):
+    """Build ``out`` in a fresh sibling folder (yielded); on success it replaces ``out`` at once and
+    is recorded in the publish marker, on any error it is removed and ``out`` is left as it was."""
+    tmp = _staging(out)
+    try:
+        yield tmp
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _record(out)
+
+
 # ---------------------------------------------------------------- dataset
 
 def dataset_rows(dataset_dir, gold, adjudication=None, second_pass=None) -> dict[str, list[dict]]:
@@ -310,8 +325,7 @@ def publish_dataset(*, dataset_dir, gold, out, adjudication, second_pass,
                         ("codebook", pa.string())])
     out = Path(out)
     _check_replaceable(out)
-    tmp = _staging(out)
-    try:
+    with _staged(out) as tmp:
         (tmp / "data").mkdir()
         for s, rows in splits.items():
             table = pa.Table.from_pylist(rows, schema=schema)
@@ -321,11 +335,6 @@ def publish_dataset(*, dataset_dir, gold, out, adjudication, second_pass,
                                        gold_total=len(read_labels(gold, allow_missing=False, schema=schema)),
                                        pretty_name=pretty_name)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _record(out)
     return out
 
 
@@ -460,17 +469,11 @@ def publish_model(name: str, *, specs: Mapping[str, tuple[str, dict]], experimen
                                     dataset_id=dataset_id)
     out = Path(out) if out is not None else Path(experiments) / "publish" / "models" / name
     _check_replaceable(out)
-    tmp = _staging(out)
-    try:
+    with _staged(out) as tmp:
         shutil.rmtree(tmp)
         shutil.copytree(src, tmp)
         (tmp / "README.md").write_text(card, encoding="utf-8")
         read_manifest(tmp)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _record(out)
     return out
 
 

@@ -374,13 +374,18 @@ class TransformerModel(ModelBase):
             stats["best_epoch"] = float(best[0]["epoch"]) if best else None
             stats["valid_curve"] = [{"epoch": float(h["epoch"]), "macro_f1": float(h["eval_macro_f1"])} for h in evals]
             T, O = self._predict_arrays(v_texts, self.batch_size)
-            self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
-            stats["n_valid_paragraphs"] = len(v_texts)
-            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv, self.schema)
-            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.schema, self.thresholds_)
+            self._tune_on_validation(stats, T, O, Yv, yv)
         stats["seconds"] = round(time.perf_counter() - t0, 3)
         self.training_stats_ = stats
         return self
+
+    def _tune_on_validation(self, stats: dict, T, O, Yv, yv) -> None:
+        """Theme thresholds from the validation scores ``T`` (tone ``O``), and the validation
+        figures at 0.5 and at those thresholds into ``stats`` (both training paths)."""
+        self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
+        stats["n_valid_paragraphs"] = len(yv)
+        stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv, self.schema)
+        stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.schema, self.thresholds_)
 
     # ------------------------------------------------------------------ the 2-core recipe
     def _state_cache(self, net):
@@ -497,10 +502,7 @@ class TransformerModel(ModelBase):
         }
         if valid is not None:
             T, O = self._top_arrays(net, v_states, v_owners, len(v_texts), max(self.batch_size, 64))
-            self.thresholds_ = tune_thresholds(Yv, T, default=0.5, min_positives=THRESHOLD_MIN_POSITIVES)
-            stats["n_valid_paragraphs"] = len(v_texts)
-            stats["valid_at_0.5"] = valid_scores(T, O, Yv, yv, self.schema)
-            stats["valid_at_tuned_thresholds"] = valid_scores(T, O, Yv, yv, self.schema, self.thresholds_)
+            self._tune_on_validation(stats, T, O, Yv, yv)
         stats["seconds"] = round(time.perf_counter() - t0, 3)
         self.training_stats_ = stats
         return self
