@@ -192,7 +192,7 @@ def test_a_yaml_alias_bomb_in_an_unused_model_is_refused_before_it_is_expanded(t
     p = tmp_path / "params.yaml"
     p.write_text(BOMB_IN_AN_UNUSED_MODEL, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"params\.yaml:\d+: more than 100000 values once its aliases are expanded"):
-        load_config(p).as_params()
+        load_config(p)
 
 
 def test_anchors_and_merge_keys_stay_usable(tmp_path):
@@ -201,8 +201,9 @@ def test_anchors_and_merge_keys_stay_usable(tmp_path):
     p = tmp_path / "params.yaml"
     p.write_text("models:\n  a: &a {kind: tfidf, C: 2.0}\n  b: {<<: *a, C: 4.0}\n"
                  "  e: {kind: ensemble, members: [*a, {kind: lexicon}]}\n", encoding="utf-8")
-    models = load_config(p).as_params()["models"]
-    assert models["b"] == {"kind": "tfidf", "C": 4.0} and models["e"]["members"][0] == {"kind": "tfidf", "C": 2.0}
+    cfg = load_config(p)
+    assert cfg.model_spec("b") == ("tfidf", {"C": 4.0})
+    assert cfg.model_spec("e")[1]["members"][0] == {"kind": "tfidf", "C": 2.0}
     assert load_config(ROOT / "params.yaml").models  # the project's own file (it uses anchors)
 
 
