@@ -18,19 +18,12 @@ Prints one JSON object (no asserts; no test depends on it). Outputs go to a temp
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import tempfile
 import time
 from pathlib import Path
 
-
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from vistance.models.folder import sha256_file as sha256   # the project's file hash
 
 
 def to_requests(paragraphs, out) -> int:
