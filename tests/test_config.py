@@ -28,6 +28,8 @@ def test_the_committed_params_file_is_valid_and_its_values_are_the_defaults():
     # the committed file names the packaged codebook, which is what a file without `labels.codebook` loads
     assert cfg.labels.model_copy(update={"codebook": None}) == defaults.labels
     assert cfg.schema().model_dump() == defaults.schema().model_dump()
+    # dvc.yaml interpolates `corpora`, so params.yaml states the packaged default list; the two must not drift
+    assert cfg.corpora == defaults.corpora
     assert cfg.dataset.split == defaults.dataset.split and cfg.seed == defaults.seed
 
 
