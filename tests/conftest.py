@@ -28,3 +28,13 @@ def make_label(p, themes, tone, annotator="t"):
 
     return Label(paragraph_id=p.paragraph_id, text_sha1=p.text_sha1, themes=list(themes), tone=tone,
                  annotator=annotator, annotated_at="2026-01-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def lexicon_folder(tmp_path_factory):
+    """A saved lexicon model folder (no training data needed): the cheapest real model to predict with."""
+    from vistance.models.lexicon import LexiconModel
+
+    out = tmp_path_factory.mktemp("lexicon")
+    LexiconModel().fit([], [], []).save(out)
+    return out

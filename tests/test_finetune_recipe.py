@@ -104,6 +104,41 @@ def test_the_state_cache_is_reused_across_fits_and_never_serves_another_text_or_
     assert deeper._state_cache(deeper._new_network(default_schema())).folder != a._state_cache_.folder
 
 
+def test_a_fit_already_run_is_read_back_identically_and_anything_that_changes_it_misses(tiny_e5_like, tmp_path,
+                                                                                        monkeypatch):
+    from vistance.models.transformer import frozen
+
+    trained = []
+    real = frozen.train_top
+    monkeypatch.setattr(frozen, "train_top", lambda *a, **kw: trained.append(1) or real(*a, **kw))
+    train, valid, test = learnable_set(40, seed=1), learnable_set(12, seed=5), learnable_set(10, seed=2)
+    cache = tmp_path / "cache"
+    first = recipe(tiny_e5_like, cache_dir=str(cache), epochs=2).fit(*train, valid=valid)
+    again = recipe(tiny_e5_like, cache_dir=str(cache), epochs=2).fit(*train, valid=valid)
+    assert len(trained) == 1 and again.training_stats_["fit_cache"] == "reused"
+    assert "fit_cache" not in first.training_stats_
+    for (n, p), (_, q) in zip(first.network_.named_parameters(), again.network_.named_parameters()):
+        assert torch.equal(p, q), n
+    np.testing.assert_array_equal(first.thresholds_, again.thresholds_)
+    np.testing.assert_array_equal(first.predict_proba(test[0]).tone, again.predict_proba(test[0]).tone)
+    # another seed, setting, label or validation set is another fit
+    recipe(tiny_e5_like, cache_dir=str(cache), epochs=2, seed=1).fit(*train, valid=valid)
+    recipe(tiny_e5_like, cache_dir=str(cache), epochs=2, head_learning_rate=5e-3).fit(*train, valid=valid)
+    tones = list(train[2])
+    tones[0] = next(t for t in ("cooperative", "contentious", "neutral") if t != tones[0])
+    recipe(tiny_e5_like, cache_dir=str(cache), epochs=2).fit(train[0], train[1], tones, valid=valid)
+    recipe(tiny_e5_like, cache_dir=str(cache), epochs=2).fit(*train, valid=learnable_set(12, seed=6))
+    assert len(trained) == 5
+    # a damaged entry is a miss (refitted and kept again), never an error; no cache_dir keeps nothing
+    for f in (cache / "fits").glob("*/top.safetensors"):
+        f.write_bytes(b"not tensors")
+    recipe(tiny_e5_like, cache_dir=str(cache), epochs=2).fit(*train, valid=valid)
+    assert len(trained) == 6
+    assert recipe(tiny_e5_like, cache_dir=str(cache), epochs=2).fit(*train, valid=valid).training_stats_["fit_cache"] == "reused"
+    recipe(tiny_e5_like, cache_dir=None, epochs=2).fit(*train, valid=valid)
+    assert len(trained) == 7
+
+
 def test_a_saved_recipe_model_predicts_the_same_through_cache_or_full_encoder(tiny_e5_like, tmp_path):
     from vistance.models.transformer import TransformerModel
 

@@ -88,3 +88,79 @@ def test_a_paired_test_finds_a_clearly_better_model_and_averages_splits():
 def test_a_paired_test_refuses_predictions_of_different_items():
     a = _preds("s1", 10, lambda a, p: True)
     assert paired_generalisation_test(a, a[:-1], "tone_macro_f1", ["s1"], SCHEMA, n_boot=200, seed=0) is None
+
+
+def test_a_seeded_kind_is_refitted_once_per_seed_on_the_same_data_and_judged_by_the_mean(monkeypatch):
+    """``seeds``: the same held-out design re-fitted with each seed; only the model's seed moves.
+    The score is the mean ± sd of the runs, the selection criterion uses that mean, and the
+    pipeline seed's run still gives the CIs and the prediction records."""
+    import numpy as np
+
+    from vistance.evaluation import evaluate
+    from vistance.models.base import Scores
+
+    schema = default_schema()
+    rows = [dict(r, themes=["maritime"] if i % 2 else ["economy_trade"], tone=("cooperative", "contentious", "neutral")[i % 3])
+            for i, r in enumerate(_rows())]
+    cross = [dict(r, id=f"vt{i}", article_id=f"vt{i // 4}", corpus="vietnews-fa") for i, r in enumerate(rows[:40])]
+    splits = {"train": rows[:200], "validation": rows[200:], "test_vietnews": cross}
+    fits = []
+
+    class Guess:   # right on a share of items that grows with the seed
+        def __init__(self, seed):
+            self.seed, self.schema = seed, schema
+
+        def predict_proba(self, texts):
+            n = len(texts)
+            tone = np.tile(np.eye(3)[[0]], (n, 1))
+            return Scores(np.full((n, 9), 0.9 if self.seed else 0.1), tone, np.full(9, 0.5), schema)
+
+    def fake_fit(kind, spec, fit, valid, seed, schema=None):
+        fits.append((seed, [r["id"] for r in fit], [r["id"] for r in valid]))
+        return Guess(seed)
+
+    monkeypatch.setattr(evaluate, "fit_design", fake_fit)
+    result, preds = evaluate.generalisation("transformer", {}, splits, schema, n_sources=3, n_boot=10, seed=0,
+                                            min_test_units=1, seeds=[0, 1, 2])
+    assert [f[0] for f in fits] == [0, 1, 2]
+    assert fits[0][1:] == fits[1][1:] == fits[2][1:]                  # the same fit and validation units
+    seeded = result["generalisation_seeds"]
+    assert seeded["seeds"] == [0, 1, 2]
+    assert seeded["runs"][0]["score"] == {m: result["generalisation_score"][m] for m in ("tone_macro_f1", "themes_sample_f1")}
+    themes = [r["score"]["themes_sample_f1"] for r in seeded["runs"]]
+    assert themes[1] == themes[2] != themes[0]
+    assert seeded["score"]["themes_sample_f1"]["mean"] == pytest.approx(np.mean(themes))
+    assert seeded["score"]["themes_sample_f1"]["std"] == pytest.approx(np.std(themes, ddof=1))
+    assert selection_value(result, "generalisation") == pytest.approx(
+        (seeded["score"]["tone_macro_f1"]["mean"] + seeded["score"]["themes_sample_f1"]["mean"]) / 2)
+    assert {p["split"] for p in preds} == set(result["generalisation"])   # predictions: the seed-0 run only
+    assert len(preds) == sum(g["test"] for g in result["generalisation"].values())
+
+    without, _ = evaluate.generalisation("transformer", {}, splits, schema, n_sources=3, n_boot=10, seed=0,
+                                         min_test_units=1)
+    assert "generalisation_seeds" not in without and len(fits) == 4
+
+
+def test_the_comparison_shows_a_seeded_models_score_as_mean_and_sd_with_every_seed():
+    from vistance.evaluation.compare import generalisation_point, seeds_table, summary_metrics
+
+    run = lambda seed, t: {"seed": seed, "score": {"tone_macro_f1": t, "themes_sample_f1": 0.7},   # noqa: E731
+                           "splits": {CROSS_CORPUS: {"tone_macro_f1": t, "themes_sample_f1": 0.7}}}
+    ms = lambda m, s: {"mean": m, "std": s}   # noqa: E731
+    seeded = {"seeds": [13, 14], "runs": [run(13, 0.7), run(14, 0.8)],
+              "score": {"tone_macro_f1": ms(0.75, 0.0707), "themes_sample_f1": ms(0.7, 0.0)},
+              "splits": {CROSS_CORPUS: {"tone_macro_f1": ms(0.75, 0.0707), "themes_sample_f1": ms(0.7, 0.0)}}}
+    h = {m: {"value": 0.5} for m in ("tone_macro_f1", "tone_accuracy", "themes_sample_f1", "themes_micro_f1",
+                                      "themes_macro_f1")}
+    res = {"ft": {"headline": h, "generalisation_score": {"tone_macro_f1": 0.7, "themes_sample_f1": 0.7},
+                  "generalisation_seeds": seeded},
+           "lr": {"headline": h, "generalisation_score": {"tone_macro_f1": 0.6, "themes_sample_f1": 0.6}}}
+    assert generalisation_point(res["ft"])["tone_macro_f1"] == 0.75
+    assert generalisation_point(res["lr"])["tone_macro_f1"] == 0.6
+    table = "\n".join(seeds_table(res, ["ft", "lr"]))
+    assert "| ft | 13 | 0.700 / 0.700 |" in table and "| ft | 14 | 0.800 / 0.700 |" in table
+    assert "| ft | mean ± sd | 0.750 ± 0.071 / 0.700 ± 0.000 |" in table and "| lr |" not in table
+    summary = summary_metrics(res)
+    assert summary["ft"]["generalisation_tone_macro_f1"] == 0.75 and summary["ft"]["generalisation_seeds"] == 2
+    assert "generalisation_seeds" not in summary["lr"]
+    assert seeds_table({"lr": res["lr"]}, ["lr"]) == []

@@ -32,3 +32,23 @@ def test_base_model_is_a_hub_id_never_a_local_path(tmp_path):
     assert _base_model(None) is None and _base_model("experiments") is None
     (tmp_path / "vistance_checkpoint.json").write_text("{}", encoding="utf-8")   # a stand-in built here
     assert _base_model(str(tmp_path)) is None
+
+
+def test_a_model_refitted_with_several_seeds_leads_with_their_mean_and_sd():
+    ms = lambda m, s: {"mean": m, "std": s}   # noqa: E731
+    seeded = dict(METRICS, generalisation_seeds={"seeds": [13, 14, 15], "runs": [],
+                                                 "score": {"tone_macro_f1": ms(0.71, 0.02), "themes_sample_f1": ms(0.52, 0.01)},
+                                                 "splits": {}})
+    text = "\n".join(generalisation_lines(seeded))
+    assert "3 re-fits that differ only in the seed (13, 14, 15)" in text
+    assert "**0.710 ± 0.020**" in text and "**0.520 ± 0.010**" in text and "**0.600**" not in text
+
+
+def test_a_fast_inference_path_is_stated_with_its_measured_agreement():
+    from vistance.cards.model_card import _inference_text
+
+    measured = {"path": "onnx", "reference": "float32", "units": 422, "split": "test_vietnews",
+                "agreement": {"tone": 1.0, "themes_all": 0.995, "theme:maritime": 1.0, "theme:other": 0.9976}}
+    text = _inference_text("onnx", True, measured)
+    assert "ONNX Runtime float32" in text and "422 units of `test_vietnews`" in text
+    assert "100.0% of tones and 99.5% of theme sets" in text and "other 99.8%" in text

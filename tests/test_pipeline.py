@@ -61,8 +61,8 @@ def make_tiny_project(dst: Path, overrides: dict | None = None):
         for m in [spec, *spec.get("members", [])]:       # an ensemble's transformer members too
             if m.get("kind") == "transformer":
                 m.update(TINY_TRANSFORMER)
-                if "evaluate" in m:   # each refit is a fine-tune: the test-split path only, here
-                    m["evaluate"] = {**m["evaluate"], "refit": False}
+        if "evaluate" in spec:   # each refit is a fine-tune: the test-split path only, here
+            spec["evaluate"] = {**spec["evaluate"], "refit": False}
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     if overrides and "pipeline" in overrides:   # other model lists: dvc.yaml's generated deps follow them
         sys.path.insert(0, str(ROOT / "scripts"))

@@ -165,6 +165,7 @@ class ModelEvaluate(Section):
     refit: bool = True            # False: no analysis that retrains the model (CV, generalisation, seeds, curve)
     cv: bool = True
     seed_variance: Optional[bool] = None   # None: the kind decides (stochastic kinds only)
+    generalisation_seeds: bool = False     # the held-out re-fit once per evaluate.seeds: its score as mean ± sd
     learning_curve: bool = True
     learning_curve_fractions: Optional[list[float]] = None   # None: evaluate.learning_curve
     heldout_sources: Optional[int] = Field(None, ge=0)       # None: evaluate.heldout_sources

@@ -5,9 +5,10 @@ batched, order-preserving, on ``jobs`` processes (default every core) for ``fork
 model kinds. ``vistance predict`` (:func:`predict_file`), ``vistance predict-article``
 (:func:`predict_articles`) and ``vistance analyze`` (:mod:`vistance.analysis.run`) all use it.
 
-The contract: JSONL ``{"id", "text"}`` in, JSONL predictions out. Each output line is ``{"id", "themes": [...], "tone": ..., "scores": {"themes": {label: p},
+The contract: JSONL ``{"id", "text"}`` (or Parquet with ``id`` and ``text`` columns) in, JSONL
+predictions out. Each output line is ``{"id", "themes": [...], "tone": ..., "scores": {"themes": {label: p},
 "tone": {label: p}}}`` (plus ``"explain"`` with ``--explain`` for linear models). A bad
-input line is rejected with its line number and the rest are processed.
+input record is rejected with its line (or row) number and the rest are processed.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from vistance.errors import InputError, Rejections
-from vistance.io import atomic_write, iter_lines, parse_json_line
+from vistance.input_records import iter_records
+from vistance.io import atomic_write
 from vistance.labels.schema import LabelSchema, default_schema
 from vistance.text.normalize import normalize
 
@@ -44,40 +46,48 @@ class PredictReport:
         return self.errors.total
 
 
-def iter_requests(path, report: PredictReport) -> Iterator[tuple[str, str]]:
-    """Stream valid ``(id, text)`` pairs from a JSONL file; invalid lines go to ``report.errors``.
+#: the columns a Parquet input is read for (``id`` and ``text`` must be there)
+REQUEST_COLUMNS = ("id", "text")
 
-    Line ends may be LF, CRLF or CR; a UTF-8 BOM is dropped and BOM-marked UTF-16 is
+
+def check_request(obj: dict, path, number: int | None, seen: set[str]) -> tuple[str, str]:
+    """The ``(id, text)`` of one input record, or an :class:`InputError` naming ``path`` and ``number``
+    (its line, or its Parquet row): the rules of :func:`iter_requests`. ``seen``: the ids so far
+    (this one is added)."""
+    pid, text = obj.get("id"), obj.get("text")
+    if not isinstance(pid, str) or not pid.strip():
+        raise InputError(path, "missing or non-string 'id'", number)
+    if not isinstance(text, str):
+        raise InputError(path, f"missing or non-string 'text' for id {pid!r}", number)
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(path, f"text of id {pid!r} is longer than {MAX_TEXT_CHARS} characters", number)
+    if not text.strip() or not normalize(text):
+        raise InputError(path, f"empty 'text' for id {pid!r}", number)
+    if pid in seen:
+        raise InputError(path, f"duplicate id {pid!r} (kept the first)", number)
+    seen.add(pid)
+    return pid, text
+
+
+def iter_requests(path, report: PredictReport) -> Iterator[tuple[str, str]]:
+    """Stream valid ``(id, text)`` pairs from a JSONL file or from Parquet (a file or a folder of
+    them, with ``id`` and ``text`` columns; :mod:`vistance.input_records`); invalid records go to
+    ``report.errors``.
+
+    JSONL line ends may be LF, CRLF or CR; a UTF-8 BOM is dropped and BOM-marked UTF-16 is
     decoded. Rejected: a line that is not UTF-8 or not JSON, JSON that is not an object,
-    a missing/blank/non-string ``id`` or ``text``, a text with nothing left after
-    normalisation (only white space, invisible or control characters), a text longer
-    than :data:`MAX_TEXT_CHARS`, and a repeated ``id`` (the first one is kept).
+    a missing/blank/non-string ``id`` or ``text`` (a null cell in Parquet), a text with nothing
+    left after normalisation (only white space, invisible or control characters), a text longer
+    than :data:`MAX_TEXT_CHARS`, a record over :data:`vistance.io.MAX_LINE_BYTES`, and a repeated
+    ``id`` (the first one is kept). A Parquet file that cannot be read, or lacks a column, raises.
     """
     seen: set[str] = set()
-    for lineno, line in iter_lines(path):
+    for where, number, obj in iter_records(path, REQUEST_COLUMNS, required=(("id",), ("text",))):
         report.read += 1
         try:
-            if isinstance(line, InputError):
-                raise line
-            if not line.strip():
-                report.read -= 1
-                continue
-            obj = parse_json_line(line, path, lineno)
-            if not isinstance(obj, dict):
-                raise InputError(path, f"expected a JSON object, got {type(obj).__name__}", lineno)
-            pid, text = obj.get("id"), obj.get("text")
-            if not isinstance(pid, str) or not pid.strip():
-                raise InputError(path, "missing or non-string 'id'", lineno)
-            if not isinstance(text, str):
-                raise InputError(path, f"missing or non-string 'text' for id {pid!r}", lineno)
-            if len(text) > MAX_TEXT_CHARS:
-                raise InputError(path, f"text of id {pid!r} is longer than {MAX_TEXT_CHARS} characters", lineno)
-            if not text.strip() or not normalize(text):
-                raise InputError(path, f"empty 'text' for id {pid!r}", lineno)
-            if pid in seen:
-                raise InputError(path, f"duplicate id {pid!r} (kept the first)", lineno)
-            seen.add(pid)
-            yield pid, text
+            if isinstance(obj, InputError):
+                raise obj
+            yield check_request(obj, where, number, seen)
         except InputError as e:
             report.errors.append(e)
 
@@ -228,11 +238,12 @@ def _score_lines(context, batch) -> list[str]:
 
 def predict_file(model, input_path, output_path, batch_size: int = 256, explain: bool = False,
                  jobs: int | None = None, progress: bool | None = None, engine=None) -> PredictReport:
-    """Predict every valid line of ``input_path`` (``{"id", "text"}`` JSONL) into ``output_path``.
+    """Predict every valid record of ``input_path`` (``{"id", "text"}`` JSONL, or Parquet: a file or a
+    folder of them; see :func:`iter_requests`) into ``output_path``.
 
     Streams in batches of ``batch_size`` on ``jobs`` processes (default every core, for
     ``fork_safe`` kinds); output lines are in input order and the file is written
-    atomically (all or nothing). Rejected lines are in the report's ``errors``. ``engine``: see
+    atomically (all or nothing). Rejected records are in the report's ``errors``. ``engine``: see
     :func:`predict_batches` (a :class:`vistance.predict_dask.DaskEngine`, or ``None``: local).
     """
     from tqdm.auto import tqdm

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from vistance.analysis.aggregate import ANY_POLICY, ToneAggregator
 from vistance.analysis.counterparts import Gazetteer, default_gazetteer
 from vistance.errors import InputError, Rejections, VistanceError
-from vistance.io import atomic_write, dumps_line, iter_jsonl, write_json
+from vistance.input_records import iter_objects
+from vistance.io import atomic_write, dumps_line, write_json
 from vistance.labels.schema import LabelSchema
 from vistance.predict import model_schema, predict_batches
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 
 TABLE_NAME = "tone_by_counterpart_period_theme"
 PREDICTIONS_NAME = "predictions.jsonl"
+#: the columns a Parquet paragraphs input is read for, and those it must have
+PARAGRAPH_COLUMNS = ("paragraph_id", "id", "article_id", "date", "text", "corpus")
+PARAGRAPH_REQUIRED = (("paragraph_id", "id"), ("text",))
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -50,7 +54,8 @@ def iter_paragraph_batches(paths, batch_size: int = 512, errors: list | None = N
                            corpora: Iterable[str] | None = None) -> Iterator[list[dict]]:
     """Stream paragraphs JSONL file(s) (``paragraph_id``, ``article_id``, ``date``, ``text``,
     ``corpus``; the predict contract's ``id`` is accepted for ``paragraph_id``) in lists of
-    ``batch_size`` dicts ``{id, article_id, date, text, corpus}``.
+    ``batch_size`` dicts ``{id, article_id, date, text, corpus}``. Parquet (a file or a folder of
+    them, with those columns) is read as well, in bounded batches (:mod:`vistance.input_records`).
 
     ``paths``: one path or several. A record without a ``corpus`` field belongs to the corpus
     named by its file's stem. With ``corpora``, only records of these corpora are kept (the
@@ -61,7 +66,7 @@ def iter_paragraph_batches(paths, batch_size: int = 512, errors: list | None = N
     keep = set(corpora) if corpora else None
     batch: list[dict] = []
     for path in ([paths] if isinstance(paths, (str, os.PathLike)) else paths):
-        for lineno, obj in iter_jsonl(path, errors=errors):
+        for lineno, obj in iter_objects(path, PARAGRAPH_COLUMNS, PARAGRAPH_REQUIRED, errors=errors):
             pid = obj.get("paragraph_id", obj.get("id"))
             text = obj.get("text")
             if not isinstance(pid, str) or not pid or not isinstance(text, str):
@@ -127,7 +132,8 @@ def run_analysis(model, paragraphs, out_dir, period: str = "quarter", n_boot: in
                  gazetteer: Gazetteer | None = None, write_predictions: bool = True, progress: bool | None = None,
                  model_name: str | None = None, errors: list | None = None, plots: bool = True,
                  corpora: Iterable[str] | None = None, engine=None) -> dict:
-    """Predict every paragraph of ``paragraphs`` (JSONL path), aggregate, and write the outputs to ``out_dir``.
+    """Predict every paragraph of ``paragraphs`` (a JSONL or Parquet path), aggregate, and write the outputs
+    to ``out_dir``.
 
     The labels are the model's (:func:`~vistance.predict.model_schema`). Returns the summary (also
     written as ``summary.json``) with the table under the key ``"table"`` (a ``pandas.DataFrame``,
@@ -285,7 +291,7 @@ def analyse_corpus(model, paragraphs, out_dir="experiments/analysis", settings: 
         from vistance.config import AnalysisConfig
 
         settings = AnalysisConfig()
-    if not Path(paragraphs).is_file():
+    if not Path(paragraphs).exists():  # a file, or a folder of Parquet files
         raise VistanceError(f"{paragraphs}: no such paragraphs file (run `vistance ingest` first)")
     name = None
     if isinstance(model, (str, os.PathLike)):

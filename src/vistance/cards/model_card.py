@@ -92,7 +92,15 @@ def generalisation_lines(metrics: dict) -> list[str]:
         return f"{v[m]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
     L = ["## Generalisation (news the model was not trained on)", ""]
-    if score.get("tone_macro_f1") is not None:
+    seeded = metrics.get("generalisation_seeds")
+    if seeded:
+        sc = seeded["score"]
+        L += [f"Generalisation score (mean of held-out outlets and the cross-corpus test; what `best` is chosen by), "
+              f"mean ± sd over {len(seeded['seeds'])} re-fits that differ only in the seed ({', '.join(map(str, seeded['seeds']))}): "
+              f"tone macro-F1 **{sc['tone_macro_f1']['mean']:.3f} ± {sc['tone_macro_f1']['std']:.3f}**, themes sample-F1 "
+              f"**{sc['themes_sample_f1']['mean']:.3f} ± {sc['themes_sample_f1']['std']:.3f}**. The rows below are the "
+              "re-fit with the pipeline's seed.", ""]
+    elif score.get("tone_macro_f1") is not None:
         L += [f"Generalisation score (mean of held-out outlets and the cross-corpus test; what `best` is chosen by): "
               f"tone macro-F1 **{score['tone_macro_f1']:.3f}**, themes sample-F1 **{score['themes_sample_f1']:.3f}**.", ""]
     L += ["| split | train | test | tone macro-F1 | themes sample-F1 |", "|---|---|---|---|---|"]
@@ -115,7 +123,17 @@ def _base_model(checkpoint: str | None) -> str | None:
     return checkpoint if "/" in checkpoint else None
 
 
-def _inference_text(inference, bf16) -> str:
+def _inference_text(inference, bf16, measured: dict | None = None) -> str:
+    if measured:
+        ag = measured["agreement"]
+        worst = min((v, k.split(":", 1)[1]) for k, v in ag.items() if k.startswith("theme:"))
+        path = {"onnx": "ONNX Runtime float32 (exported from the saved weights when the model loads; nothing extra stored)"
+                }.get(inference, f"one {inference} pass of the full encoder per window")
+        return (f"{path}. On the {measured['units']} units of `{measured['split']}` it took the same decision as PyTorch "
+                f"{measured['reference']} for {ag['tone']:.1%} of tones and {ag['themes_all']:.1%} of theme sets (lowest "
+                f"single theme: {worst[1]} {worst[0]:.1%}); benchmarks/bench_encoder.py measures its speed")
+    if inference == "onnx":
+        return "ONNX Runtime float32 (exported from the saved weights when the model loads; nothing extra stored)"
     if inference in ("bf16", "int8"):
         return (f"one {inference} pass of the full encoder per window (benchmarks/bench_encoder.py measures its speed "
                 "and decision agreement with float32)")
@@ -142,7 +160,13 @@ def training_recipe_lines(train_info: dict, metrics: dict) -> list[str]:
          f"- {st.get('n_train_windows')} training windows; caching took {st.get('cache_seconds')} s, training "
          f"{st.get('train_seconds')} s ({st.get('train_windows_per_second')} windows/s) in {st.get('precision')} "
          f"on {st.get('device')}.",
-         f"- Inference (`predict`, `analyze`): {_inference_text(p.get('inference'), p.get('bf16'))}."]
+         f"- Inference (`predict`, `analyze`): {_inference_text(p.get('inference'), p.get('bf16'), metrics.get('inference'))}."]
+    gs = metrics.get("generalisation_seeds")
+    if gs:
+        sc = gs["score"]
+        L.append(f"- Seeds {gs['seeds']} of the held-out re-fit (same data, only the model's seed differs): "
+                 f"generalisation score tone {sc['tone_macro_f1']['mean']:.3f} ± {sc['tone_macro_f1']['std']:.3f}, "
+                 f"themes {sc['themes_sample_f1']['mean']:.3f} ± {sc['themes_sample_f1']['std']:.3f} (mean ± sd).")
     sv = metrics.get("seed_variance")
     if sv:
         L.append(f"- Seeds {sv.get('seeds')}: in-sample test tone macro-F1 {sv['tone_macro_f1']['mean']:.3f} ± "

@@ -20,7 +20,8 @@ def cmd_analyze(a) -> int:
 def add_parsers(sub) -> None:
     s = sub.add_parser("analyze", help="tone by counterpart x period x theme over a corpus")
     s.add_argument("--model", help="model folder (default: analysis.model in params.yaml)")
-    s.add_argument("--paragraphs", required=True)
+    s.add_argument("--paragraphs", required=True,
+                   help="paragraphs JSONL (from `vistance ingest`), or Parquet with its columns (a file or a folder)")
     s.add_argument("--out", default="experiments/analysis")
     s.add_argument("--params", default="params.yaml")
     engine_flags(s)

@@ -67,7 +67,7 @@ def cmd_predict(a) -> int:
     from vistance.predict import predict_file
 
     refuse_overwriting_inputs({"--output": a.output}, [a.input, a.model])
-    if not Path(a.input).is_file():
+    if not Path(a.input).exists():  # a file, or a folder of Parquet files
         raise VistanceError(f"{a.input}: no such input file")
     from vistance.predict_dask import open_engine
 
@@ -122,9 +122,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--params", default="params.yaml")
     s.set_defaults(func=cmd_pretrain)
 
-    s = sub.add_parser("predict", help="JSONL {id,text} -> JSONL predictions (streaming)")
+    s = sub.add_parser("predict", help="JSONL or Parquet {id,text} -> JSONL predictions (streaming)")
     s.add_argument("--model", required=True)
-    s.add_argument("--input", required=True)
+    s.add_argument("--input", required=True,
+                   help="JSONL {id,text} lines, or Parquet with id and text columns (a file or a folder of them)")
     s.add_argument("--output", required=True)
     s.add_argument("--batch-size", type=positive_int, default=256)
     s.add_argument("--explain", action="store_true", help="add top contributing n-grams (linear models)")

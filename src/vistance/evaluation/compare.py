@@ -87,6 +87,9 @@ def read_timings(exp: Path, names: list[str]) -> dict[str, dict]:
         train = _read(exp / "models" / f"{n}.train.json")
         if train is not None:
             t["train_seconds"] = train.get("train_seconds")
+            st = train.get("training_stats") or {}
+            if st.get("fit_cache") == "reused":   # the fit was read back: its own run's time is what it costs
+                t["train_seconds"] = f"{st.get('seconds')} (read back from the fit cache in {train.get('train_seconds')})"
         timings[n] = t
     return timings
 
@@ -204,10 +207,15 @@ def summary_metrics(res: dict[str, dict], corpora=None) -> dict[str, dict]:
     """Per model: the headline values and the generalisation figures (``metrics.json`` for DVC)."""
     summary = {n: {m: round(r["headline"][m]["value"], 4) for m in HEADLINES} for n, r in res.items()}
     for n, r in res.items():
-        gs = r.get("generalisation_score") or {}
+        gs = generalisation_point(r)
         for m in PAIRED_METRICS:
             if gs.get(m) is not None:
                 summary[n][f"generalisation_{m}"] = round(gs[m], 4)
+        seeded = r.get("generalisation_seeds")
+        if seeded:
+            summary[n]["generalisation_seeds"] = len(seeded["seeds"])
+            for m in PAIRED_METRICS:
+                summary[n][f"generalisation_{m}_sd"] = round(seeded["score"][m]["std"], 4)
         cc = (r.get("generalisation") or {}).get(registry.cross_corpus_name(corpora))
         if cc:
             summary[n]["crosscorpus_tone_macro_f1"] = round(cc["tone_macro_f1"], 4)
@@ -274,12 +282,17 @@ def render_report(res: dict[str, dict], schema: LabelSchema, *, best: str, selec
             L.append(f"| {n} | {', '.join(map(str, v['seeds']))} | {_ms(v, 'tone_macro_f1')} | {_ms(v, 'themes_sample_f1')} |")
     if recipes:
         L += ["", "## Fine-tuning runs", "",
-              "| model | frozen layers | trained layers | epochs run / kept | precision | cache s | train s | windows/s |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| model | frozen layers | trained layers | epochs run / kept | precision | cache s | train s | windows/s "
+              "| inference: same decisions as float32 (tone / all themes) |",
+              "|---|---|---|---|---|---|---|---|---|"]
         for n, st in recipes.items():
+            inf = res[n].get("inference") if n in res else None
+            inf_text = (f"{inf['path']}: {inf['agreement']['tone']:.1%} / {inf['agreement']['themes_all']:.1%} "
+                        f"({inf['units']} units)" if inf else "–")
             L.append(f"| {n} | embeddings + {st['freeze_layers']} | {st['trainable_layers']} + heads | "
                      f"{st['epochs_run']} / {st['best_epoch']} | {st['precision']} | {st['cache_seconds']:.0f} | "
-                     f"{st['train_seconds']:.0f} | {st['train_windows_per_second']} |")
+                     f"{st['train_seconds']:.0f}{' (fit cache)' if st.get('fit_cache') == 'reused' else ''} | "
+                     f"{st['train_windows_per_second']} | {inf_text} |")
     L += ["", "## Cost", "", "Choose the model for `vistance analyze` (`analysis.model`) by this and the held-out figures above.", "",
           "| model | train seconds | predict paragraphs/s (test split) | analyze the "
           + (f"{cc.name} corpus" if (cc := registry.cross_corpus_test(corpora)) else "unlabelled corpus")
@@ -339,11 +352,20 @@ SELECT_TEXT = {
 }
 
 
+def generalisation_point(result: dict) -> dict:
+    """The generalisation score a model is judged by: the mean over its seeds' re-fits when it was
+    re-fitted with several (``generalisation_seeds``), else its one re-fit's."""
+    seeded = (result.get("generalisation_seeds") or {}).get("score")
+    if seeded:
+        return {m: v["mean"] for m, v in seeded.items()}
+    return result.get("generalisation_score") or {}
+
+
 def selection_value(result: dict, select: str) -> float:
     """The number ``best`` is chosen by: ``generalisation`` (see :data:`SELECT_TEXT`) or a headline metric
     of the in-sample test split. A model without generalisation runs scores ``-inf`` under ``generalisation``."""
     if select == "generalisation":
-        gs = result.get("generalisation_score") or {}
+        gs = generalisation_point(result)
         vals = [gs.get("tone_macro_f1"), gs.get("themes_sample_f1")]
         return float(np.mean(vals)) if all(v is not None for v in vals) else float("-inf")
     return result["headline"][select]["value"]
@@ -378,7 +400,7 @@ def generalisation_table(res: dict, names: list[str], corpora=None) -> list[str]
     for n in names:
         r = res[n]
         gen = r.get("generalisation") or {}
-        gs = r.get("generalisation_score") or {}
+        gs = generalisation_point(r)
         outs = [v for k, v in gen.items() if k.startswith("heldout_source_")]
         ho = pair(float(np.mean([o["tone_macro_f1"] for o in outs])), float(np.mean([o["themes_sample_f1"] for o in outs]))) \
             if outs else "–"
@@ -392,9 +414,37 @@ def generalisation_table(res: dict, names: list[str], corpora=None) -> list[str]
 
         both = (r.get("cross_corpus") or {}).get(CROSS_CORPUS_BOTH)
         h = r["headline"]
-        L.append(f"| {n} | {pair(gs.get('tone_macro_f1'), gs.get('themes_sample_f1'))} | {ho} | {ci(cc, 'tone_macro_f1')} | "
+        seeded = (r.get("generalisation_seeds") or {}).get("score")
+        score = (f"{_ms(seeded, 'tone_macro_f1')} / {_ms(seeded, 'themes_sample_f1')}"
+                 f" ({len(r['generalisation_seeds']['seeds'])} seeds)" if seeded
+                 else pair(gs.get('tone_macro_f1'), gs.get('themes_sample_f1')))
+        L.append(f"| {n} | {score} | {ho} | {ci(cc, 'tone_macro_f1')} | "
                  f"{ci(cc, 'themes_sample_f1')} | {pair(both['tone_macro_f1'], both['themes_sample_f1']) if both else '–'} | "
                  f"{pair(h['tone_macro_f1']['value'], h['themes_sample_f1']['value'])} |")
+    return L + seeds_table(res, names)
+
+
+def seeds_table(res: dict, names: list[str]) -> list[str]:
+    """Markdown lines: every seed's re-fit of the models re-fitted with several seeds (none: no lines)."""
+    seeded = {n: res[n]["generalisation_seeds"] for n in names if res[n].get("generalisation_seeds")}
+    if not seeded:
+        return []
+    splits = list(dict.fromkeys(s for v in seeded.values() for s in v["splits"]))
+    L = ["", "A score with ± is the mean ± sd over re-fits of the same design that differ only in the model's seed "
+         "(the selection criterion for that model); the other columns and the paired tests come from the re-fit with "
+         "the pipeline's seed.", "", "### Seeds of the re-fit", "",
+         "| model | seed | score tone / themes | " + " | ".join(f"{s} tone / themes" for s in splits) + " |",
+         "|---|---|---|" + "---|" * len(splits)]
+    for n, v in seeded.items():
+        rows = [(str(r["seed"]), r["score"], r["splits"]) for r in v["runs"]]
+        for seed, score, sp in rows:
+            cells = [f"{sp[s]['tone_macro_f1']:.3f} / {sp[s]['themes_sample_f1']:.3f}" if s in sp else "–" for s in splits]
+            L.append(f"| {n} | {seed} | {score['tone_macro_f1']:.3f} / {score['themes_sample_f1']:.3f} | "
+                     + " | ".join(cells) + " |")
+        cells = [f"{_ms(v['splits'][s], 'tone_macro_f1')} / {_ms(v['splits'][s], 'themes_sample_f1')}"
+                 if s in v["splits"] else "–" for s in splits]
+        L.append(f"| {n} | mean ± sd | {_ms(v['score'], 'tone_macro_f1')} / {_ms(v['score'], 'themes_sample_f1')} | "
+                 + " | ".join(cells) + " |")
     return L
 
 

@@ -20,7 +20,7 @@ from vistance.config import EvaluateConfig, ModelEvaluate
 from vistance.dataset.build import load_dataset_dict, rows_from_dataset, write_json
 from vistance.corpus import registry
 from vistance.dataset.splits import grouped_kfold
-from vistance.evaluation.generalisation import generalisation_score, score_split
+from vistance.evaluation.generalisation import SELECTION_METRICS, generalisation_score, score_split
 from vistance.evaluation.heldout import fit_design, heldout_design
 from vistance.dataset import dataset_schema
 from vistance.evaluation.metrics import headline, headline_with_ci, label_arrays
@@ -111,29 +111,56 @@ def grouped_cv(kind: str, spec: dict, rows: list[dict], schema: LabelSchema, *, 
 
 
 def generalisation(kind: str, spec: dict, splits: dict[str, list[dict]], schema: LabelSchema, *,
-                   n_sources: int, n_boot: int, seed: int, corpora=None,
-                   min_test_units: int = 20) -> tuple[dict, list[dict]] | None:
+                   n_sources: int, n_boot: int, seed: int, corpora=None, min_test_units: int = 20,
+                   seeds: list[int] | tuple = ()) -> tuple[dict, list[dict]] | None:
     """One fit that holds out every evaluation outlet, the seed articles and the cross-corpus test
     together (:mod:`vistance.evaluation.heldout`), scored on each: the result's ``generalisation*``
     entries and the prediction records; ``None`` when the fit part has a single tone class.
     ``corpora``: ``Config.corpora`` (the split names; None: the default corpora). A held-out test
-    with fewer than ``min_test_units`` units is left out (the cross-corpus test never is)."""
+    with fewer than ``min_test_units`` units is left out (the cross-corpus test never is).
+
+    ``seeds``: the same design re-fitted with each seed (the data stay fixed, only the model's seed
+    moves); ``generalisation_seeds`` then holds each run's score and splits and their mean ± sd.
+    The run with ``seed`` is the one the CIs, predictions and paired tests come from."""
     design = heldout_design(splits, n_sources, seed, corpora=corpora)
     cross_name = registry.cross_corpus_name(corpora)
     if len({r["tone"] for r in design.fit + design.valid}) < 2:
         return None
-    refitted = fit_design(kind, {k: v for k, v in spec.items() if k not in RUN_ONLY}, design.fit, design.valid, seed,
-                          schema=schema)
+    fit_spec = {k: v for k, v in spec.items() if k not in RUN_ONLY}
+    tests = {n: rows for n, rows in design.tests.items() if len(rows) >= min_test_units or n == cross_name}
+    refitted = fit_design(kind, fit_spec, design.fit, design.valid, seed, schema=schema)
     gen, preds = {}, []
-    for split_name, te_rows in design.tests.items():
-        if len(te_rows) < min_test_units and split_name != cross_name:
-            continue
+    for split_name, te_rows in tests.items():
         res = score_split(split_name, refitted, len(design.fit) + len(design.valid), te_rows, n_boot, seed)
         gen[split_name] = res.summary()
         preds += res.predictions
-    return ({"generalisation": gen, "generalisation_score": generalisation_score(gen, corpora),
-             "generalisation_design": {"fit": len(design.fit), "validation": len(design.valid),
-                                       "outlets": design.outlets, "one_fit": True}}, preds)
+    result = {"generalisation": gen, "generalisation_score": generalisation_score(gen, corpora),
+              "generalisation_design": {"fit": len(design.fit), "validation": len(design.valid),
+                                        "outlets": design.outlets, "one_fit": True}}
+    if len(seeds) > 1:
+        runs = [_seed_run(seed, gen, corpora)]
+        for s in seeds:
+            if int(s) == seed:
+                continue
+            m = fit_design(kind, fit_spec, design.fit, design.valid, int(s), schema=schema)
+            split_heads = {}
+            for split_name, te_rows in tests.items():
+                _, Yp, yp = score_rows(m, te_rows)
+                split_heads[split_name] = rows_headline(te_rows, Yp, yp, schema)
+            runs.append(_seed_run(int(s), split_heads, corpora))
+        runs.sort(key=lambda r: r["seed"])
+        result["generalisation_seeds"] = {
+            "seeds": [r["seed"] for r in runs], "runs": runs,
+            "score": _summarise([r["score"] for r in runs]),
+            "splits": {n: _summarise([r["splits"][n] for r in runs]) for n in tests}}
+    return result, preds
+
+
+def _seed_run(seed: int, split_heads: dict, corpora) -> dict:
+    """One seed's re-fit: the two selection metrics of each split and its generalisation score."""
+    splits = {n: {m: float(h[m]) for m in SELECTION_METRICS} for n, h in split_heads.items()}
+    score = generalisation_score(splits, corpora)
+    return {"seed": seed, "score": {m: score[m] for m in SELECTION_METRICS}, "splits": splits}
 
 
 def seed_variance(kind: str, spec: dict, splits: dict[str, list[dict]], main: dict, schema: LabelSchema, *,
@@ -229,10 +256,16 @@ def evaluate_model(name: str, kind: str, spec: dict, dataset_dir, model_dir, out
         both = score_split(both_name, model, len(splits["train"]), cross, settings.n_boot, seed)
         result["cross_corpus"] = {both_name: both.summary()}
         gen_preds += both.predictions
+    agreement = getattr(model, "inference_agreement", None)
+    if agreement is not None:   # a fast inference path: how often it decides as float32 does (this run's figures)
+        ag = agreement([r["text"] for r in (cross or splits["test"])])
+        if ag:
+            result["inference"] = {**ag, "split": cross_split if cross else "test"}
     if refit and settings.generalisation:
         n_sources = mode.heldout_sources if mode.heldout_sources is not None else settings.heldout_sources
+        gen_seeds = settings.seeds if mode.generalisation_seeds and model_class(kind).seeded else ()
         gen = generalisation(kind, spec, splits, schema, n_sources=n_sources, n_boot=settings.n_boot, seed=seed,
-                             corpora=corpora, min_test_units=settings.min_test_units)
+                             corpora=corpora, min_test_units=settings.min_test_units, seeds=gen_seeds)
         if gen:
             result.update(gen[0])
             gen_preds += gen[1]

@@ -114,6 +114,16 @@ class Scores:
                    parts[0].schema)
 
 
+def decision_agreement(reference: Scores, other: Scores) -> dict:
+    """Share of units on which two :class:`Scores` of the same texts decide alike: the tone arg-max,
+    all themes at once, and each theme (:meth:`Scores.theme_matrix`, the model's decision rules)."""
+    rt, ot = reference.theme_matrix().astype(bool), other.theme_matrix().astype(bool)
+    out = {"tone": float(np.mean(reference.tone.argmax(1) == other.tone.argmax(1))),
+           "themes_all": float(np.mean((rt == ot).all(1)))}
+    out.update({f"theme:{t}": float(np.mean(rt[:, j] == ot[:, j])) for j, t in enumerate(reference.schema.theme_names)})
+    return out
+
+
 class Model(Protocol):
     """What every model type provides."""
 

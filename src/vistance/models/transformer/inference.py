@@ -12,6 +12,9 @@
   quantised per batch) at load/predict time, so nothing new is stored in the model folder and the
   folder stays safetensors + manifest; the two heads stay float32 (their logits decide the themes
   at the tuned thresholds).
+* ``"onnx"``: the network exported to ONNX (encoder + heads), BERT-fused and run by ONNX Runtime in
+  float32 (:mod:`.onnx_export`); exported from the loaded weights at first use and kept in memory,
+  so nothing new is stored in the model folder either.
 
 All paths batch the windows by length (dynamic padding) and are deterministic for the same input
 and thread count. Measured agreement with float32: ``benchmarks/bench_encoder.py --model``.
@@ -28,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-INFERENCE = ("float32", "bf16", "int8")
+INFERENCE = ("float32", "bf16", "int8", "onnx")
 
 
 def check_inference(mode) -> None:
@@ -36,11 +39,16 @@ def check_inference(mode) -> None:
         raise ValueError(f"inference must be None or one of {INFERENCE}, got {mode!r}")
 
 
-def prepare_network(net: nn.Module, mode: str) -> nn.Module:
-    """The module to run for ``mode``: ``net`` itself (float32, bf16) or an int8 copy of it
-    whose encoder Linear layers are dynamically quantised (``net`` is left untouched)."""
+def prepare_network(net: nn.Module, mode: str):
+    """What to run for ``mode``: ``net`` itself (float32, bf16), an int8 copy of it whose encoder
+    Linear layers are dynamically quantised, or an ONNX Runtime session of it
+    (:class:`~.onnx_export.OnnxNetwork`, called like ``net``); ``net`` is left untouched."""
     check_inference(mode)
     net = net.eval()
+    if mode == "onnx":
+        from vistance.models.transformer.onnx_export import OnnxNetwork, export_onnx
+
+        return OnnxNetwork(export_onnx(net))
     if mode != "int8":
         return net
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
@@ -62,10 +70,11 @@ def _is_head(name: str) -> bool:
     return name.startswith("classifier") or name.startswith("pooler")
 
 
-def window_logits(net: nn.Module, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int,
+def window_logits(net, windows: Sequence[Sequence[int]], pad_id: int, batch_size: int,
                   mode: str) -> np.ndarray:
     """Logits (themes ++ tone, ``[n_windows, 12]`` float64) of every window through ``net``
-    (from :func:`prepare_network`), in length-sorted batches with dynamic padding."""
+    (from :func:`prepare_network`), in length-sorted batches with dynamic padding.
+    ``mode`` only chooses bf16 autocast; an ONNX session runs as it was built."""
     from vistance.models.transformer.networks import Collator
 
     check_inference(mode)

@@ -127,11 +127,11 @@ class TransformerModel(ModelBase):
         Where the recipe keeps lower-layer states across fits (``None``: in memory, this fit only).
     max_grad_norm : float, default 1.0
         Gradient clipping in the recipe.
-    inference : {None, "float32", "bf16", "int8"}, default None
+    inference : {None, "float32", "bf16", "int8", "onnx"}, default None
         How prediction runs the network on CPU (:mod:`.inference`): ``None`` as before (the
         recipe's state cache, then the top layers); otherwise one full pass per window in float32,
-        under bf16 autocast, or with PyTorch dynamic int8 Linear layers (made at predict time,
-        nothing extra stored).
+        under bf16 autocast, with PyTorch dynamic int8 Linear layers, or exported to ONNX Runtime
+        float32 (both made at predict time, nothing extra stored).
 
     Attributes after ``fit``/``load``: ``tokenizer_``, ``network_`` (torch module),
     ``segmenter_`` (name), ``thresholds_`` ``[n_themes]``, ``training_stats_`` (dict).
@@ -178,8 +178,9 @@ class TransformerModel(ModelBase):
             raise ValueError("freeze_layers > 0 needs heads='shared_encoder'")
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
-        if self.inference is not None and self.inference not in ("float32", "bf16", "int8"):
-            raise ValueError(f"inference must be None, 'float32', 'bf16' or 'int8', got {self.inference!r}")
+        from vistance.models.transformer.inference import check_inference
+
+        check_inference(self.inference)
 
     def _check_fitted(self) -> None:
         if getattr(self, "network_", None) is None:
@@ -460,6 +461,12 @@ class TransformerModel(ModelBase):
 
         check_freeze_layers(net.encoder, self.freeze_layers)
         freeze_bottom(net.encoder, self.freeze_layers)
+        fits, key = self._fit_cache(net, texts, Y, y, valid)
+        if key is not None and (hit := fits.load(key, net)) is not None:
+            self.network_ = net.eval()
+            self.thresholds_ = hit["thresholds"]
+            self.training_stats_ = {**hit["stats"], "fit_cache": "reused"}
+            return self
         t_cache, c_cache = time.perf_counter(), time.process_time()
         states, owners = self.window_states(net, texts)
         v_states = v_owners = None
@@ -505,7 +512,27 @@ class TransformerModel(ModelBase):
             self._tune_on_validation(stats, T, O, Yv, yv)
         stats["seconds"] = round(time.perf_counter() - t0, 3)
         self.training_stats_ = stats
+        if key is not None:
+            fits.store(key, net, self.thresholds_, stats)
         return self
+
+    def _fit_cache(self, net, texts, Y, y, valid):
+        """``(FitCache, key)`` of this fit (:mod:`.fit_cache`); the key is ``None`` without ``cache_dir``."""
+        from vistance.models.transformer.fit_cache import FitCache, fit_key
+        from vistance.models.transformer.frozen import HiddenStateCache
+
+        fits = FitCache(self.cache_dir)
+        if self.cache_dir is None:
+            return fits, None
+        settings = {k: getattr(self, k) for k in (
+            "epochs", "batch_size", "learning_rate", "head_learning_rate", "layer_decay", "weight_decay",
+            "warmup_ratio", "class_weights", "seed", "bf16", "max_grad_norm", "early_stopping_patience",
+            "heads", "pooling", "freeze_layers", "freeze_embeddings")}
+        unit_keys = lambda ts: [HiddenStateCache.key(s) for s in self.segment(ts)]  # noqa: E731
+        v = {} if valid is None else {"valid_keys": unit_keys(valid[0]), "Yv": valid[1], "yv": valid[2]}
+        key = fit_key(state_fingerprint=self._state_cache(net).fingerprint, net=net, settings=settings,
+                      label_set=self.schema.label_set(), train_keys=unit_keys(texts), Y=Y, y=y, **v)
+        return fits, key
 
     # ------------------------------------------------------------------ predict
     def _device(self):
@@ -559,6 +586,26 @@ class TransformerModel(ModelBase):
         logits = window_logits(self._fast_net_, windows, self.tokenizer_.pad_token_id, batch_size, self.inference)
         tp, op = probs_from_logits(logits, len(self.schema.themes))
         return pool_windows(tp, op, owners, len(texts))
+
+    def inference_agreement(self, texts: Sequence[str], reference: str = "float32") -> dict | None:
+        """How often this model's ``inference`` path decides as ``reference`` does on ``texts``
+        (:func:`~vistance.models.scoring.decision_agreement`, plus ``path``/``reference``/``units``);
+        ``None`` when it already is the reference (or the state-cache path)."""
+        from vistance.models.base import decision_agreement
+        from vistance.models.transformer.inference import check_inference, prepare_network, window_logits
+
+        check_inference(reference)
+        if self.inference in (None, reference) or not len(texts):
+            return None
+        texts = list(texts)
+        mine = self.predict_proba(texts)
+        windows, owners = self.encode_windows(texts)
+        logits = window_logits(prepare_network(self.network_.cpu(), reference), windows,
+                               self.tokenizer_.pad_token_id, int(self.batch_size), reference)
+        tp, op = probs_from_logits(logits, len(self.schema.themes))
+        ref = Scores(*pool_windows(tp, op, owners, len(texts)), self.thresholds_, self.schema)
+        return {"path": self.inference, "reference": reference, "units": len(texts),
+                "agreement": decision_agreement(ref, mine)}
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None,
                       segmenter: str | None = None) -> Scores:
