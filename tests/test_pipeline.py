@@ -28,7 +28,8 @@ TINY = {
     "evaluate": {"n_boot": 100, "cv_folds": 3, "heldout_sources": 1, "seeds": [13, 14], "learning_curve": [0.5, 1.0],
                  "min_paragraphs": 0},   # run every analysis even on the seeds (the default skips refits there)
 }
-TINY_TRANSFORMER = {"epochs": 1, "batch_size": 8, "max_length": 64, "stride": 16}
+TINY_TRANSFORMER = {"epochs": 1, "batch_size": 8, "max_length": 64, "stride": 16,
+                    "inference": "bf16"}   # each ONNX export of the 12-layer encoder costs ~20 s; tests/test_inference_onnx.py covers it
 
 
 def _merge(d, u):
