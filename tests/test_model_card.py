@@ -52,3 +52,5 @@ def test_a_fast_inference_path_is_stated_with_its_measured_agreement():
     text = _inference_text("onnx", True, measured)
     assert "ONNX Runtime float32" in text and "422 units of `test_vietnews`" in text
     assert "100.0% of tones and 99.5% of theme sets" in text and "other 99.8%" in text
+    text = _inference_text("openvino", True, {**measured, "path": "openvino", "precision": "bf16"})
+    assert text.startswith("OpenVINO") and "bf16 on the machine that ran this evaluation" in text

@@ -123,17 +123,25 @@ def _base_model(checkpoint: str | None) -> str | None:
     return checkpoint if "/" in checkpoint else None
 
 
+OPENVINO_TEXT = ("OpenVINO, bf16 where the CPU has it, float32 otherwise (converted from the saved weights when the "
+                 "model loads; nothing extra stored)")
+
+
 def _inference_text(inference, bf16, measured: dict | None = None) -> str:
     if measured:
         ag = measured["agreement"]
         worst = min((v, k.split(":", 1)[1]) for k, v in ag.items() if k.startswith("theme:"))
-        path = {"onnx": "ONNX Runtime float32 (exported from the saved weights when the model loads; nothing extra stored)"
-                }.get(inference, f"one {inference} pass of the full encoder per window")
+        path = {"onnx": "ONNX Runtime float32 (exported from the saved weights when the model loads; nothing extra stored)",
+                "openvino": OPENVINO_TEXT}.get(inference, f"one {inference} pass of the full encoder per window")
+        if measured.get("precision"):
+            path += f" — {measured['precision']} on the machine that ran this evaluation"
         return (f"{path}. On the {measured['units']} units of `{measured['split']}` it took the same decision as PyTorch "
                 f"{measured['reference']} for {ag['tone']:.1%} of tones and {ag['themes_all']:.1%} of theme sets (lowest "
                 f"single theme: {worst[1]} {worst[0]:.1%}); benchmarks/bench_encoder.py measures its speed")
     if inference == "onnx":
         return "ONNX Runtime float32 (exported from the saved weights when the model loads; nothing extra stored)"
+    if inference == "openvino":
+        return OPENVINO_TEXT
     if inference in ("bf16", "int8"):
         return (f"one {inference} pass of the full encoder per window (benchmarks/bench_encoder.py measures its speed "
                 "and decision agreement with float32)")

@@ -49,11 +49,47 @@ def _score(model, rows) -> dict:
     return {k: float(fns[k](Yt, Yp, yt, yp)) for k in ("tone_macro_f1", "themes_sample_f1")}
 
 
-def _fit(kind: str, spec: dict, rows: list[dict], seed: int, schema: LabelSchema | None):
+def _fit(kind: str, spec: dict, rows: list[dict], seed: int, schema: LabelSchema | None, memo: dict | None = None):
     model = build_model(kind, **({**spec, "seed": seed} if build_model_accepts_seed(kind) else spec))
+    if memo is not None:
+        share_segmentation(model, memo)
     model.fit([r["text"] for r in rows], [r["themes"] for r in rows], [r["tone"] for r in rows],
               groups=[r["article_id"] for r in rows], schema=schema)
     return model
+
+
+def share_segmentation(model, memo: dict) -> None:
+    """Let ``model`` (a kind that word-segments inside, ``needs_segmentation``) read each text's
+    segmentation from ``memo``, computing it once with its own ``segment``: the simulation refits and
+    rescores the same texts every round, and segmenting them is most of its cost. Other kinds: no-op."""
+    own = getattr(model, "segment", None)
+    if not getattr(model, "needs_segmentation", False) or not callable(own):
+        return
+
+    def segment(texts):
+        texts = list(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            memo.update(zip(missing, own(missing)))
+        return [memo[t] for t in texts]
+
+    model.segment = segment
+
+
+class _Refits:
+    """``fit(labelled)`` once per labelled list: the same list recurs (every strategy of a seed starts from
+    the same labels; a budget's final fit is the next round's first), and a fit is deterministic. Keeps
+    the fit on ``keep`` (the start labels) and the latest one."""
+
+    def __init__(self, fit, keep):
+        self.fit, self.keep, self.models = fit, tuple(keep), {}
+
+    def __call__(self, labelled):
+        key = tuple(labelled)
+        if key not in self.models:
+            self.models = {k: m for k, m in self.models.items() if k == self.keep}
+            self.models[key] = self.fit(list(labelled))
+        return self.models[key]
 
 
 def build_model_accepts_seed(kind: str) -> bool:
@@ -81,8 +117,10 @@ def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dic
     features = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform([r["text"] for r in rows])
     report = SimulationReport(budgets=budgets, seeds=list(seeds), pool=len(rows), heldout=len(heldout_rows),
                               model={"kind": kind, **spec})
+    memo: dict[str, str] = {}   # text -> its segmentation, shared by every fit (one spec, one segmenter)
     for seed in seeds:
         first = random.Random(seed).sample(ids, min(start, budgets[0]))
+        refit = _Refits(lambda chosen, seed=seed: _fit(kind, spec, [by_id[i] for i in chosen], seed, schema, memo), first)
         for strategy in strategies:
             sampler = make_sampler(strategy, seed=seed)
             labelled = list(first)
@@ -93,7 +131,7 @@ def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dic
                     if strategy == "random":
                         new = sampler.query(ids, need, labelled=done)
                     else:
-                        model = _fit(kind, spec, [by_id[i] for i in labelled], seed, schema)
+                        model = refit(labelled)
                         sc = model.predict_proba([r["text"] for r in rows])
                         counts = Counter()
                         for i in labelled:
@@ -104,7 +142,7 @@ def simulate(rows: list[dict], heldout_rows: list[dict], *, kind: str, spec: dic
                     if not new:
                         break
                     labelled.extend(new)
-                model = _fit(kind, spec, [by_id[i] for i in labelled], seed, schema)
+                model = refit(labelled)
                 report.runs.append({"seed": seed, "strategy": strategy, "labels": len(labelled),
                                     **_score(model, heldout_rows)})
                 if progress:

@@ -41,9 +41,13 @@ def article_draws(n_articles: int, n_boot: int, rng: np.random.Generator,
 
 
 def replicate_indices(blocks: list[np.ndarray], n_boot: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Item indices (with repeats) of each replicate: the items of the drawn articles."""
+    """Item indices (with repeats) of each replicate: the items of the drawn articles, in draw order."""
+    flat = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.intp)
+    sizes = np.array([len(b) for b in blocks], dtype=np.intp)
+    starts = np.cumsum(sizes) - sizes
     for draw in article_draws(len(blocks), n_boot, rng):
-        yield np.concatenate([blocks[i] for i in draw[0]])
+        n = sizes[draw[0]]    # a ragged gather: block i's items are flat[starts[i]:starts[i] + sizes[i]]
+        yield flat[np.repeat(starts[draw[0]] - (np.cumsum(n) - n), n) + np.arange(n.sum())]
 
 
 def _replicates(statistic: Callable[[np.ndarray], float], blocks, n_boot: int, seed: int) -> np.ndarray:

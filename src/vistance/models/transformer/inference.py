@@ -15,6 +15,10 @@
 * ``"onnx"``: the network exported to ONNX (encoder + heads), BERT-fused and run by ONNX Runtime in
   float32 (:mod:`.onnx_export`); exported from the loaded weights at first use and kept in memory,
   so nothing new is stored in the model folder either.
+* ``"openvino"``: the network converted to OpenVINO and compiled for the CPU in **bf16** where the
+  CPU has it (AVX-512 bf16 / AMX), float32 otherwise (:mod:`.openvino_runtime`); converted from the
+  loaded weights at first use (~4 s) and kept in memory. The fastest path at >= 99 % of float32's
+  decisions on the 2-core machine (``benchmarks/results/encoder_inference.json``).
 
 All paths batch the windows by length (dynamic padding) and are deterministic for the same input
 and thread count. Measured agreement with float32: ``benchmarks/bench_encoder.py --model``.
@@ -31,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-INFERENCE = ("float32", "bf16", "int8", "onnx")
+INFERENCE = ("float32", "bf16", "int8", "onnx", "openvino")
 
 
 def check_inference(mode) -> None:
@@ -41,10 +45,15 @@ def check_inference(mode) -> None:
 
 def prepare_network(net: nn.Module, mode: str):
     """What to run for ``mode``: ``net`` itself (float32, bf16), an int8 copy of it whose encoder
-    Linear layers are dynamically quantised, or an ONNX Runtime session of it
-    (:class:`~.onnx_export.OnnxNetwork`, called like ``net``); ``net`` is left untouched."""
+    Linear layers are dynamically quantised, an ONNX Runtime session of it
+    (:class:`~.onnx_export.OnnxNetwork`) or an OpenVINO compiled model of it
+    (:class:`~.openvino_runtime.OpenVinoNetwork`), each called like ``net``; ``net`` is left untouched."""
     check_inference(mode)
     net = net.eval()
+    if mode == "openvino":
+        from vistance.models.transformer.openvino_runtime import OpenVinoNetwork
+
+        return OpenVinoNetwork(net)
     if mode == "onnx":
         from vistance.models.transformer.onnx_export import OnnxNetwork, export_onnx
 

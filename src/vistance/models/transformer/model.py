@@ -127,11 +127,12 @@ class TransformerModel(ModelBase):
         Where the recipe keeps lower-layer states across fits (``None``: in memory, this fit only).
     max_grad_norm : float, default 1.0
         Gradient clipping in the recipe.
-    inference : {None, "float32", "bf16", "int8", "onnx"}, default None
+    inference : {None, "float32", "bf16", "int8", "onnx", "openvino"}, default None
         How prediction runs the network on CPU (:mod:`.inference`): ``None`` as before (the
         recipe's state cache, then the top layers); otherwise one full pass per window in float32,
-        under bf16 autocast, with PyTorch dynamic int8 Linear layers, or exported to ONNX Runtime
-        float32 (both made at predict time, nothing extra stored).
+        under bf16 autocast, with PyTorch dynamic int8 Linear layers, exported to ONNX Runtime
+        float32, or converted to OpenVINO (bf16 where the CPU has it); the last three are made at
+        predict time, nothing extra stored.
 
     Attributes after ``fit``/``load``: ``tokenizer_``, ``network_`` (torch module),
     ``segmenter_`` (name), ``thresholds_`` ``[n_themes]``, ``training_stats_`` (dict).
@@ -604,8 +605,10 @@ class TransformerModel(ModelBase):
                                self.tokenizer_.pad_token_id, int(self.batch_size), reference)
         tp, op = probs_from_logits(logits, len(self.schema.themes))
         ref = Scores(*pool_windows(tp, op, owners, len(texts)), self.thresholds_, self.schema)
-        return {"path": self.inference, "reference": reference, "units": len(texts),
-                "agreement": decision_agreement(ref, mine)}
+        out = {"path": self.inference, "reference": reference, "units": len(texts),
+               "agreement": decision_agreement(ref, mine)}
+        precision = getattr(getattr(self, "_fast_net_", None), "precision", None)  # OpenVINO: what this CPU ran
+        return {**out, "precision": precision} if precision else out
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None,
                       segmenter: str | None = None) -> Scores:

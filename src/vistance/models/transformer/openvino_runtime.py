@@ -1,0 +1,78 @@
+"""OpenVINO inference for a fine-tuned network: converted from the loaded weights, run in bf16 where the CPU has it.
+
+The network as prediction runs it (encoder + heads: ``input_ids``, ``attention_mask`` -> the
+``[batch, n_themes + n_tones]`` logits) is converted with ``openvino.convert_model`` straight from
+the torch module (traced once, batch and sequence axes dynamic; ~4 s for multilingual-e5-small) and
+compiled for the CPU with ``INFERENCE_PRECISION_HINT`` **bf16** when the CPU reports BF16 (AVX-512
+bf16 or AMX: OpenVINO's own default there), float32 otherwise; ``INFERENCE_NUM_THREADS`` = torch's
+thread count, the latency hint (one stream), so the same input gives the same output on one machine.
+
+Why bf16 here and not through PyTorch autocast: OpenVINO runs the whole graph in bf16 with fused
+attention and keeps LayerNorm/softmax accumulations in float32 (2.6x PyTorch float32 against 2.0x
+for autocast on the 2-core AVX-512 bf16 machine; ``benchmarks/bench_encoder.py --model``). Its
+decisions are measured against float32 in every ``vistance evaluate`` (``metrics[...]["inference"]``).
+
+Nothing is stored: the compiled model lives in memory with the loaded ``TransformerModel``, so
+model folders stay safetensors + manifest.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class _Logits(nn.Module):
+    """``net`` with tensor arguments and a tensor result (what the converter traces)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids, attention_mask):
+        return self.net(input_ids=input_ids, attention_mask=attention_mask)["logits"]
+
+
+def cpu_precision() -> str:
+    """``"bf16"`` where OpenVINO's CPU plugin reports BF16 support, else ``"f32"``."""
+    import openvino as ov
+
+    return "bf16" if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+
+
+class OpenVinoNetwork:
+    """``net`` converted to OpenVINO and compiled for the CPU, called like the torch network:
+    ``net(input_ids=, attention_mask=)`` -> ``{"logits": tensor}``.
+
+    ``precision``: ``"bf16"``, ``"f32"`` or ``None`` (bf16 where the CPU has it, :func:`cpu_precision`);
+    ``threads``: inference threads (default torch's thread count). ``net`` is left in eval mode."""
+
+    def __init__(self, net: nn.Module, precision: str | None = None, threads: int | None = None):
+        import openvino as ov
+
+        self.precision = precision or cpu_precision()
+        if self.precision not in ("bf16", "f32"):
+            raise ValueError(f"precision must be 'bf16' or 'f32', got {self.precision!r}")
+        net = net.cpu().eval()
+        example = {"input_ids": torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=torch.long),  # one padded row:
+                   "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.long)}  # masks traced
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # tracer notices about the mask arithmetic of transformers' BERT
+            model = ov.convert_model(_Logits(net), example_input=example,
+                                     input=[("input_ids", [-1, -1], ov.Type.i64),
+                                            ("attention_mask", [-1, -1], ov.Type.i64)])
+        net.eval()
+        config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY",
+                  "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads())}
+        self.compiled = ov.Core().compile_model(model, "CPU", config)
+        self._request = self.compiled.create_infer_request()
+
+    def __call__(self, input_ids, attention_mask) -> dict:
+        out = self._request.infer({0: np.asarray(input_ids, dtype=np.int64),
+                                   1: np.asarray(attention_mask, dtype=np.int64)})
+        return {"logits": torch.from_numpy(np.array(out[0], dtype=np.float32))}
+
+    def eval(self) -> "OpenVinoNetwork":
+        return self
