@@ -1,6 +1,8 @@
-"""ONNX Runtime inference of the fine-tuned encoder (``TransformerModel(inference="onnx")``): the same
-decisions as float32, deterministic, dynamic batch and sequence axes, and nothing stored in the model
-folder (old folders predict with it; a planted ``.onnx`` is refused)."""
+"""Fast inference of the fine-tuned encoder, on one fitted tiny model. ONNX Runtime
+(``TransformerModel(inference="onnx")``): the same decisions as float32, deterministic, dynamic batch and
+sequence axes, nothing stored in the model folder (old folders predict with it; a planted ``.onnx`` is
+refused). OpenVINO (``inference="openvino"``): float32 gives float32's numbers, bf16 (where the CPU has it)
+stays close and deterministic, both axes dynamic, nothing stored."""
 from __future__ import annotations
 
 import json
@@ -117,3 +119,46 @@ def test_the_evaluation_measures_how_often_a_fast_path_decides_as_float32(fitted
     ref = fitted.predict_proba(texts)
     flipped = type(ref)(ref.themes, np.roll(ref.tone, 1, axis=1), ref.thresholds, ref.schema)   # every tone moves
     assert decision_agreement(ref, flipped)["tone"] == 0.0 and decision_agreement(ref, flipped)["themes_all"] == 1.0
+
+
+@pytest.mark.parametrize("precision", ["f32", "bf16"])
+def test_the_openvino_network_has_dynamic_batch_and_length_and_float32_matches_torch(fitted, precision):
+    pytest.importorskip("openvino")
+    from vistance.models.transformer.openvino_runtime import OpenVinoNetwork, cpu_precision
+
+    if precision == "bf16" and cpu_precision() != "bf16":
+        pytest.skip("this CPU has no bf16")
+    net = OpenVinoNetwork(fitted.network_, precision=precision, threads=1)
+    assert not fitted.network_.training  # the conversion leaves the torch network in eval mode
+    for shape in [(1, 3), (4, 17), (2, 64)]:
+        ids = torch.randint(5, 200, shape)
+        mask = torch.ones_like(ids)
+        mask[-1, 2:] = 0  # a padded row
+        with torch.inference_mode():
+            want = fitted.network_(input_ids=ids, attention_mask=mask)["logits"].numpy()
+        got = net(input_ids=ids, attention_mask=mask)["logits"].numpy()
+        assert got.shape == (shape[0], 12)
+        np.testing.assert_allclose(got, want, atol=1e-4 if precision == "f32" else 0.1)
+        np.testing.assert_array_equal(net(input_ids=ids, attention_mask=mask)["logits"].numpy(), got)  # deterministic
+
+
+def test_a_model_predicts_with_openvino_deterministically_and_stores_nothing_new(fitted, texts, tmp_path):
+    pytest.importorskip("openvino")
+    from vistance.models.transformer import TransformerModel
+
+    fitted.inference = "float32"
+    ref = fitted.predict_proba(texts)
+    fitted.inference = "openvino"
+    got = fitted.predict_proba(texts)
+    np.testing.assert_array_equal(fitted.predict_proba(texts).themes, got.themes)  # the compiled model is reused
+    np.testing.assert_allclose(got.themes, ref.themes, atol=0.02)
+    np.testing.assert_allclose(got.tone, ref.tone, atol=0.02)
+    measured = fitted.inference_agreement(texts)
+    assert measured["path"] == "openvino" and measured["units"] == len(texts)
+    assert measured["precision"] in ("bf16", "f32")
+    assert measured["agreement"]["tone"] >= 0.95  # 61 texts: bf16 may move a unit sitting on a boundary
+    fitted.save(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == sorted(
+        ["manifest.json", *json.loads((tmp_path / "m" / "manifest.json").read_text())["files"]])
+    assert TransformerModel.load(tmp_path / "m").inference == "openvino"
+    fitted.inference = "float32"
