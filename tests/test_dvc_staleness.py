@@ -4,41 +4,32 @@ and `dvc status` names exactly the stages that depend on it.
 The expected stages are computed from the project's own DAG (dvc's Python API: each stage's deps and
 params), then checked against hand-written facts (a model module never makes `ingest` stale). `dvc
 status` reports the stages whose own inputs changed; the ones further down follow when `dvc repro`
-finds those outputs changed.
+finds those outputs changed. The project is the tiny one tests/test_pipeline.py builds (one `dvc repro`
+a session, tests/conftest.py); each test here restores what it changed.
 """
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 import yaml
 
-from test_pipeline import _run, make_tiny_project
+from conftest import run_ok, up_to_date
+from vistance.cli import main
 
 pytestmark = pytest.mark.slow
 
-SMALL = {   # the cheapest pipeline that still has every stage shape: two baselines, nothing opt-in
-    "pipeline": {"baselines": ["lexicon", "tfidf_lr"], "encoders": [], "transformers": []},
-    "evaluate": {"n_boot": 20, "cv_folds": 0, "seeds": [], "learning_curve": [], "generalisation": False,
-                 "min_paragraphs": 300},   # the default: on the seeds alone evaluation skips the refits
-    "analysis": {"n_boot": 20},
-    "active_learning": {"model": "lexicon", "strategies": ["random"], "budgets": [10], "seeds": [13], "start": 5,
-                        "step": 5},
-}
 ALWAYS = {"fetch@seeds", "fetch@news-2024", "fetch@vietnews-fa"}   # fetch: always_changed
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    dst = tmp_path_factory.mktemp("stale")
-    env = make_tiny_project(dst, SMALL)
-    _run(["dvc", "repro"], dst, env)
+def built(tiny_project):
+    dst, env, _first = up_to_date(tiny_project)
     return dst, env
 
 
 def _status(dst, env) -> set[str]:
-    r = _run(["dvc", "status", "--json"], dst, env)
+    r = run_ok(["dvc", "status", "--json"], dst, env)
     return set(json.loads(r.stdout or "{}")) - ALWAYS
 
 
@@ -77,9 +68,16 @@ def _depending_on_param(dst, key: str) -> set[str]:
     return out
 
 
-def test_on_the_seeds_alone_evaluation_says_what_it_skipped(built):
+def test_on_the_seeds_alone_evaluation_says_what_it_skipped(built, tmp_path, monkeypatch):
+    # the stage's command with the default evaluate.min_paragraphs (300): the tiny project sets 0 to run every analysis
     dst, _env = built
-    metrics = json.loads((dst / "experiments" / "metrics" / "tfidf_lr.json").read_text(encoding="utf-8"))
+    params = yaml.safe_load((dst / "params.yaml").read_text(encoding="utf-8"))
+    params["evaluate"]["min_paragraphs"] = 300
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    monkeypatch.chdir(dst)
+    assert main(["evaluate", "tfidf_lr", "--model", "experiments/models/tfidf_lr", "--out", str(tmp_path),
+                 "--params", str(tmp_path / "params.yaml")]) == 0
+    metrics = json.loads((tmp_path / "metrics" / "tfidf_lr.json").read_text(encoding="utf-8"))
     assert metrics["skipped"].endswith("50 labelled paragraphs < evaluate.min_paragraphs 300")
     assert "grouped_cv" not in metrics and "learning_curve" not in metrics and metrics["headline"]
 

@@ -9,11 +9,7 @@ of the default codebook's label names (nor its corpora) may leak into it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +21,6 @@ EXAMPLE = ROOT / "examples" / "own-codebook"
 DEFAULT_CODEBOOK = LabelSchema.from_file(ROOT / "src" / "vistance" / "data" / "codebook.yaml")
 CODEBOOK = LabelSchema.from_file(EXAMPLE / "codebook.yaml")
 MODELS = ("tfidf_lr", "tfidf_word")
-GENERATED = ("processed", "dataset", "dataset_stats.json", "experiments", "tasks.json", "tasks.config.xml",
-             "DATASET_CARD.md", "__pycache__")
 
 
 def default_corpora_in(text: str) -> list[str]:
@@ -51,16 +45,10 @@ def default_names_in(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A copy of the example, its committed gold removed (the import must write it again), run once."""
-    work = tmp_path_factory.mktemp("example") / "own-codebook"
-    shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns(*GENERATED))
-    (work / "labels" / "gold.jsonl").unlink()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(["bash", "run.sh"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"run.sh failed ({proc.returncode}):\n{proc.stderr[-6000:]}"
-    return work
+def run(own_codebook_example):
+    """A copy of the example, its committed gold removed (the import must write it again), run once
+    (tests/conftest.py: build_own_codebook_example)."""
+    return own_codebook_example
 
 
 def test_the_codebook_differs_from_the_default():

@@ -71,7 +71,7 @@ def _sampled_corpus(cfg) -> str:
 
 
 def add_parsers(sub) -> None:
-    s = sub.add_parser("estimate", help="naive, gold-only and prediction-powered shares with 95 % intervals",
+    s = sub.add_parser("estimate", help="naive, gold-only and prediction-powered shares with 95 %% intervals",
                        description="Predict every unit, join the gold of a recorded random sample (--design), and "
                                    "write estimates.csv: per corpus x counterpart x period x theme, each tone share, "
                                    "the cooperation index and each theme share, naive vs corrected. Gold without a "
