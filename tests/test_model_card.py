@@ -1,7 +1,7 @@
 """Model cards lead with generalisation (news the model was not trained on), from the metrics file's facts."""
 from __future__ import annotations
 
-from vistance.cards.model_card import _base_model, generalisation_lines, generalisation_rows
+from vistance.cards.model_card import _base_model, generalisation_lines, generalisation_rows, training_time_text
 
 METRICS = {
     "generalisation": {
@@ -54,3 +54,10 @@ def test_a_fast_inference_path_is_stated_with_its_measured_agreement():
     assert "100.0% of tones and 99.5% of theme sets" in text and "other 99.8%" in text
     text = _inference_text("openvino", True, {**measured, "path": "openvino", "precision": "bf16"})
     assert text.startswith("OpenVINO") and "bf16 on the machine that ran this evaluation" in text
+
+
+def test_a_fit_read_back_from_the_fit_cache_states_the_time_of_the_run_that_made_it():
+    reused = {"train_seconds": 8.93, "training_stats": {"fit_cache": "reused", "seconds": 494.8}}
+    assert training_time_text(reused).startswith("Training took 494.8 s when this fit ran")
+    assert "read it back from the fit cache in 8.93 s" in training_time_text(reused)
+    assert training_time_text({"train_seconds": 23.26}) == "Training took 23.26 s on the machine that ran the pipeline."

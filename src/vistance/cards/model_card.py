@@ -188,6 +188,15 @@ def _tone_rule(schema: LabelSchema) -> str:
     return "; friction wins" if schema.precedence else ""
 
 
+def training_time_text(train_info: dict) -> str:
+    """How long training took; a fit read back from the fit cache states the time of the run that made it."""
+    st = train_info.get("training_stats") or {}
+    if st.get("fit_cache") == "reused":
+        return (f"Training took {st.get('seconds', '?')} s when this fit ran; the pipeline run that wrote this card "
+                f"read it back from the fit cache in {train_info.get('train_seconds', '?')} s.")
+    return f"Training took {train_info.get('train_seconds', '?')} s on the machine that ran the pipeline."
+
+
 def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict,
                       dataset_stats: dict | None, schema: LabelSchema, *, gold: str = "labels/gold.jsonl",
                       dataset_card: str = "labels/README.md") -> str:
@@ -263,8 +272,7 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
         tr = dataset_stats["splits"].get("train", {})
         L.append(f"Gold paragraphs of `{gold}` (see the dataset card `{dataset_card}`): train split "
                  f"{tr.get('paragraphs')} paragraphs from {tr.get('articles')} articles.")
-    L.append(f"Training took {train_info.get('train_seconds', '?')} s on the machine that ran the pipeline. "
-             f"Hyper-parameters: `{json.dumps(spec, ensure_ascii=False, sort_keys=True)}`.")
+    L.append(f"{training_time_text(train_info)} Hyper-parameters: `{json.dumps(spec, ensure_ascii=False, sort_keys=True)}`.")
     L += ["", "## Intended use", "",
           "Research on the framing of foreign relations in Vietnamese-language news: aggregate theme and tone shares "
           "over many paragraphs (by counterpart, outlet, period). Read predictions as noisy measurements with the error "

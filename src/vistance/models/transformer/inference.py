@@ -17,8 +17,8 @@
   so nothing new is stored in the model folder either.
 * ``"openvino"``: the network converted to OpenVINO and compiled for the CPU in **bf16** where the
   CPU has it (AVX-512 bf16 / AMX), float32 otherwise (:mod:`.openvino_runtime`); converted from the
-  loaded weights at first use (~4 s) and kept in memory. The fastest path at >= 99 % of float32's
-  decisions on the 2-core machine (``benchmarks/results/encoder_inference.json``).
+  loaded weights at first use (~4 s) and kept in memory. Of these options the fastest at >= 99 % of
+  float32's decisions on the 2-core machine (``benchmarks/bench_encoder.py --model``).
 
 All paths batch the windows by length (dynamic padding) and are deterministic for the same input
 and thread count. Measured agreement with float32: ``benchmarks/bench_encoder.py --model``.

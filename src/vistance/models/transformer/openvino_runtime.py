@@ -8,9 +8,10 @@ bf16 or AMX: OpenVINO's own default there), float32 otherwise; ``INFERENCE_NUM_T
 thread count, the latency hint (one stream), so the same input gives the same output on one machine.
 
 Why bf16 here and not through PyTorch autocast: OpenVINO runs the whole graph in bf16 with fused
-attention and keeps LayerNorm/softmax accumulations in float32 (2.6x PyTorch float32 against 2.0x
-for autocast on the 2-core AVX-512 bf16 machine; ``benchmarks/bench_encoder.py --model``). Its
-decisions are measured against float32 in every ``vistance evaluate`` (``metrics[...]["inference"]``).
+attention and keeps LayerNorm/softmax accumulations in float32 (about 2.2-2.3x PyTorch float32
+against 1.8x for autocast at the model's batch of 16 windows, warm, on the 2-core AVX-512 bf16
+machine; ``benchmarks/bench_encoder.py --model``). Its decisions are measured against float32 in
+every ``vistance evaluate`` (``metrics[...]["inference"]``).
 
 Nothing is stored: the compiled model lives in memory with the loaded ``TransformerModel``, so
 model folders stay safetensors + manifest.
