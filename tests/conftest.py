@@ -81,7 +81,11 @@ _STOPPING = threading.Event()
 
 
 def run_ok(cmd, cwd, env, timeout=1500):
-    """``cmd`` run in ``cwd``; a failure shows the tail of its output."""
+    """``cmd`` run in ``cwd``; a failure shows the tail of its output. From a background build (not the main
+    thread) it runs at a lower priority, so the in-process tests keep their cores (torch's threads spin-wait
+    badly when a core is taken) and the build uses what they leave."""
+    if threading.current_thread() is not threading.main_thread() and shutil.which("nice"):
+        cmd = ["nice", "-n", "10", *cmd]
     with _LOCK:
         if _STOPPING.is_set():
             raise RuntimeError("the test session has ended")
