@@ -93,24 +93,11 @@ def openvino_dynamic_int8(net, group: int, threads: int):
     ``DYNAMIC_QUANTIZATION_GROUP_SIZE``), the rest bf16: data-free, so it could be built at load like
     ``inference: openvino``. Called like the torch network."""
     import nncf
-    import openvino as ov
-    import torch
 
-    from vistance.models.transformer.openvino_runtime import OpenVinoNetwork, _Logits
+    from vistance.models.transformer.openvino_runtime import OpenVinoNetwork, convert
 
-    example = {"input_ids": torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]]),
-               "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])}
-    with torch.no_grad():
-        graph = ov.convert_model(_Logits(net.eval()), example_input=example,
-                                 input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)])
-    graph = nncf.compress_weights(graph, mode=nncf.CompressWeightsMode.INT8_SYM)
-    out = OpenVinoNetwork.__new__(OpenVinoNetwork)  # its __call__ on this compiled graph
-    out.precision = "bf16"
-    out.compiled = ov.Core().compile_model(graph, "CPU", {
-        "INFERENCE_PRECISION_HINT": "bf16", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
-        "DYNAMIC_QUANTIZATION_GROUP_SIZE": group})
-    out._request = out.compiled.create_infer_request()
-    return out
+    graph = nncf.compress_weights(convert(net), mode=nncf.CompressWeightsMode.INT8_SYM)
+    return OpenVinoNetwork(graph, "bf16", threads, {"DYNAMIC_QUANTIZATION_GROUP_SIZE": group})
 
 
 def compare_model(a) -> dict:

@@ -38,6 +38,25 @@ from torch import nn
 INFERENCE = ("float32", "bf16", "int8", "onnx", "openvino")
 
 
+class LogitsNet(nn.Module):
+    """``net`` with tensor arguments and a tensor result: what the ONNX exporter and the OpenVINO
+    converter trace."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids, attention_mask):
+        return self.net(input_ids=input_ids, attention_mask=attention_mask)["logits"]
+
+
+def trace_example() -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)`` to trace with; the second row is padded, so the mask arithmetic
+    is traced (no mask-free shortcut)."""
+    return (torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=torch.long),
+            torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.long))
+
+
 def check_inference(mode) -> None:
     if mode is not None and mode not in INFERENCE:
         raise ValueError(f"inference must be None or one of {INFERENCE}, got {mode!r}")

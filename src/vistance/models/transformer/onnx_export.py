@@ -30,18 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from vistance.models.transformer.inference import LogitsNet, trace_example
+
 OPSET = 17
-
-
-class _Logits(nn.Module):
-    """``net`` with tensor arguments and a tensor result (what the exporter traces)."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, input_ids, attention_mask):
-        return self.net(input_ids=input_ids, attention_mask=attention_mask)["logits"]
 
 
 def _config(net: nn.Module):
@@ -55,13 +46,12 @@ def export_onnx(net: nn.Module, fuse: bool = True) -> bytes:
     import onnx
 
     net = net.cpu().eval()
-    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=torch.long)  # the second row padded:
-    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.long)  # no mask-free shortcut is traced
+    ids, mask = trace_example()
     with tempfile.TemporaryDirectory(prefix="vistance-onnx-") as tmp:
         path = Path(tmp) / "model.onnx"
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer and exporter-deprecation notices
-            torch.onnx.export(_Logits(net).eval(), (ids, mask), str(path), dynamo=False, opset_version=OPSET,
+            torch.onnx.export(LogitsNet(net).eval(), (ids, mask), str(path), dynamo=False, opset_version=OPSET,
                               input_names=["input_ids", "attention_mask"], output_names=["logits"],
                               dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                                             "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}},

@@ -24,16 +24,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from vistance.models.transformer.inference import LogitsNet, trace_example
 
-class _Logits(nn.Module):
-    """``net`` with tensor arguments and a tensor result (what the converter traces)."""
 
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
+def convert(net: nn.Module):
+    """The ``openvino.Model`` of ``net`` (encoder + heads -> logits; batch and sequence axes dynamic),
+    traced from its weights as they are; ``net`` is left in eval mode."""
+    import openvino as ov
 
-    def forward(self, input_ids, attention_mask):
-        return self.net(input_ids=input_ids, attention_mask=attention_mask)["logits"]
+    ids, mask = trace_example()
+    net = net.cpu().eval()
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer notices about the mask arithmetic of transformers' BERT
+        model = ov.convert_model(LogitsNet(net), example_input={"input_ids": ids, "attention_mask": mask},
+                                 input=[("input_ids", [-1, -1], ov.Type.i64),
+                                        ("attention_mask", [-1, -1], ov.Type.i64)])
+    net.eval()
+    return model
 
 
 def cpu_precision() -> str:
@@ -47,26 +54,20 @@ class OpenVinoNetwork:
     """``net`` converted to OpenVINO and compiled for the CPU, called like the torch network:
     ``net(input_ids=, attention_mask=)`` -> ``{"logits": tensor}``.
 
+    ``net``: the torch network (converted by :func:`convert`) or an ``openvino.Model`` of it;
     ``precision``: ``"bf16"``, ``"f32"`` or ``None`` (bf16 where the CPU has it, :func:`cpu_precision`);
-    ``threads``: inference threads (default torch's thread count). ``net`` is left in eval mode."""
+    ``threads``: inference threads (default torch's thread count); ``config``: further CPU plugin
+    properties. ``net`` is left in eval mode."""
 
-    def __init__(self, net: nn.Module, precision: str | None = None, threads: int | None = None):
+    def __init__(self, net, precision: str | None = None, threads: int | None = None, config: dict | None = None):
         import openvino as ov
 
         self.precision = precision or cpu_precision()
         if self.precision not in ("bf16", "f32"):
             raise ValueError(f"precision must be 'bf16' or 'f32', got {self.precision!r}")
-        net = net.cpu().eval()
-        example = {"input_ids": torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]], dtype=torch.long),  # one padded row:
-                   "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.long)}  # masks traced
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # tracer notices about the mask arithmetic of transformers' BERT
-            model = ov.convert_model(_Logits(net), example_input=example,
-                                     input=[("input_ids", [-1, -1], ov.Type.i64),
-                                            ("attention_mask", [-1, -1], ov.Type.i64)])
-        net.eval()
+        model = convert(net) if isinstance(net, nn.Module) else net
         config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY",
-                  "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads())}
+                  "INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()), **(config or {})}
         self.compiled = ov.Core().compile_model(model, "CPU", config)
         self._request = self.compiled.create_infer_request()
 
