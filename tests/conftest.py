@@ -111,8 +111,8 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-def make_tiny_project(dst: Path, overrides: dict | None = None):
-    """A copy of the project in ``dst`` (seeds only, tiny settings + ``overrides``), ``dvc init``-ed.
+def make_tiny_project(dst: Path):
+    """A copy of the project in ``dst`` (seeds only, tiny settings), ``dvc init``-ed.
 
     Returns the environment to run ``dvc`` / ``vistance`` in.
     """
@@ -123,7 +123,6 @@ def make_tiny_project(dst: Path, overrides: dict | None = None):
         junk.unlink()
     params = yaml.safe_load((dst / "params.yaml").read_text())
     _merge(params, TINY)
-    _merge(params, overrides or {})
     for name in params["pipeline"]["transformers"]:
         spec = params["models"][name]
         for m in [spec, *spec.get("members", [])]:       # an ensemble's transformer members too
@@ -132,11 +131,6 @@ def make_tiny_project(dst: Path, overrides: dict | None = None):
         if "evaluate" in spec:   # each refit is a fine-tune: the test-split path only, here
             spec["evaluate"] = {**spec["evaluate"], "refit": False}
     (dst / "params.yaml").write_text(yaml.dump(params, Dumper=_NoAliases, sort_keys=False))
-    if overrides and "pipeline" in overrides:   # other model lists: dvc.yaml's generated deps follow them
-        sys.path.insert(0, str(ROOT / "scripts"))
-        from regen_dvc_deps import regenerate
-
-        (dst / "dvc.yaml").write_text(regenerate(dst / "dvc.yaml", dst / "params.yaml"), encoding="utf-8")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     run_ok(["dvc", "init", "--no-scm", "-q"], dst, env)

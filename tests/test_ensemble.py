@@ -74,3 +74,26 @@ def test_bad_member_lists_are_clear_errors():
 def test_a_misspelt_member_parameter_names_the_member():
     with pytest.raises(ModelError, match=r"member 1 \(lexicon\): Cee"):
         build_model("ensemble", members=[MEMBERS[0], {"kind": "lexicon", "Cee": 1}])
+
+
+def test_the_weights_a_validation_fit_chose_are_recorded_and_stated_on_the_card():
+    from vistance.cards.model_card import ensemble_lines
+
+    texts, themes, tones, groups = _data(90)
+    valid = (texts[60:], themes[60:], tones[60:])
+    model = build_model("ensemble", members=MEMBERS, weighting="validation", weight_grid=[0.0, 0.5, 1.0])
+    model.fit(texts[:60], themes[:60], tones[:60], groups=groups[:60], valid=valid)
+    chosen = model.training_stats_["ensemble"]
+    assert chosen["task_weights"] == model.task_weights_ and chosen["members"] == ["tfidf", "lexicon"]
+    text = "\n".join(ensemble_lines({"training_stats": model.training_stats_}))
+    assert f"tone w = {model.task_weights_['tone']:g}" in text and "{0, 0.5, 1}" in text
+    assert f"themes w = {model.task_weights_['themes']:g}" in text
+
+
+def test_fixed_weights_are_stated_normalised():
+    from vistance.cards.model_card import ensemble_lines
+
+    texts, themes, tones, groups = _data(60)
+    model = build_model("ensemble", members=MEMBERS, weights=[3, 1], cv_folds=0).fit(texts, themes, tones, groups=groups)
+    assert "Fixed weights (normalised) 0.75, 0.25" in "\n".join(ensemble_lines({"training_stats": model.training_stats_}))
+    assert ensemble_lines({"training_stats": {"recipe": "top layers"}}) == []

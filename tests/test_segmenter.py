@@ -103,3 +103,13 @@ def test_fast_pyvi_path_gives_exactly_pyvis_own_output():
     texts += ["TP. Hồ Chí Minh, 3.5% ==> Mỹ -> Trung Quốc... Ông A.B. Nguyễn", "a_b _ c", "12/3/2024 lúc 8h30", "…", "x"]
     for t in texts:
         assert seg.tokenize(t) == ViTokenizer.tokenize(t), t
+
+
+def test_remembered_segmentation_is_the_segmenters_own_output():
+    from vistance.text.segment import REMEMBER_CHARS, get_segmenter, segment_text
+
+    text = "Việt Nam và Hoa Kỳ thúc đẩy hợp tác kinh tế."
+    assert segment_text("pyvi", text) == get_segmenter("pyvi").segment(text)
+    assert segment_text("pyvi", text) == segment_text("pyvi", text)      # remembered, same answer
+    long_text = "Hà Nội " * (REMEMBER_CHARS // 7 + 1)                     # too long to remember: segmented anew
+    assert segment_text("syllable", long_text) == get_segmenter("syllable").segment(long_text)

@@ -183,6 +183,27 @@ def training_recipe_lines(train_info: dict, metrics: dict) -> list[str]:
     return L
 
 
+def ensemble_lines(train_info: dict) -> list[str]:
+    """An ensemble's members and the weights its fit chose (empty for any other kind)."""
+    e = (train_info.get("training_stats") or {}).get("ensemble")
+    if not e:
+        return []
+    kinds = e["members"]
+    L = ["", "### Ensemble", "", f"- Members: {', '.join(f'{i}: `{k}`' for i, k in enumerate(kinds))} "
+         "(each fitted on the same training split; hyper-parameters below)."]
+    tw = e.get("task_weights")
+    if tw:
+        grid = ", ".join(f"{g:g}" for g in e.get("weight_grid") or [])
+        L.append(f"- Probabilities mixed per task as w × member 0 + (1 − w) × member 1, w chosen on the validation "
+                 f"split from {{{grid}}} (tone by macro-F1, themes by sample-F1): **tone w = {tw['tone']:g}, "
+                 f"themes w = {tw['themes']:g}**. Theme thresholds tuned on the same validation rows.")
+    else:
+        ws = ", ".join(f"{w:.2f}" for w in e.get("weights") or [])
+        L.append(f"- Fixed weights (normalised) {ws}; theme thresholds tuned on article-grouped out-of-fold "
+                 "scores of the training split.")
+    return L
+
+
 def _tone_rule(schema: LabelSchema) -> str:
     """``"; friction wins"`` when the codebook orders its tones (the first tone present decides)."""
     return "; friction wins" if schema.precedence else ""
@@ -267,6 +288,7 @@ def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_inf
         for s, g in gen.items():
             L.append(f"| {s} (train {g['train']}, test {g['test']}) | {g['tone_macro_f1']:.3f} | {g['themes_sample_f1']:.3f} |")
     L += training_recipe_lines(train_info, metrics)
+    L += ensemble_lines(train_info)
     L += ["", "## Training data", ""]
     if dataset_stats:
         tr = dataset_stats["splits"].get("train", {})

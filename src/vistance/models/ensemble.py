@@ -184,6 +184,18 @@ class EnsembleModel(ModelBase):
         self.thresholds_ = np.asarray(choice["thresholds"], dtype=float)
         return self
 
+    @property
+    def training_stats_(self) -> dict:
+        """What the fit chose, for ``<name>.train.json`` and the model card: the members' kinds, the weighting
+        and the weights (per task, of the first member, under ``validation``; else the normalised fixed ones)."""
+        if not self.models_:
+            return {}
+        w = np.asarray(self.weights, dtype=float)
+        return {"ensemble": {"members": [m["kind"] for m in self.members], "weighting": self.weighting,
+                             "weight_grid": self.weight_grid if self.task_weights_ is not None else None,
+                             "task_weights": self.task_weights_,
+                             "weights": None if self.task_weights_ is not None else [float(x) for x in w / w.sum()]}}
+
     def predict_proba(self, texts: Sequence[str]) -> Scores:
         if not self.models_:
             raise ModelError("the ensemble is not fitted")

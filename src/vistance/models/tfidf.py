@@ -28,7 +28,7 @@ from vistance.labels.schema import LabelSchema
 from vistance.models.base import ModelBase, Scores, fit_schema, label_arrays
 from vistance.models.folder import listed_bytes, listed_json, manifest_schema, read_manifest, write_manifest
 from vistance.models.thresholds import tune_thresholds_out_of_fold
-from vistance.text.segment import check_segmenter, get_segmenter
+from vistance.text.segment import check_segmenter, get_segmenter, segment_text
 
 TRUSTED_TYPES = {
     "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int", "builtins.float",
@@ -215,8 +215,8 @@ class TfidfModel(ModelBase):
                          random_state=self.seed)
 
     def segment(self, texts) -> list[str]:
-        seg = get_segmenter(self.segmenter)
-        return [seg.segment(t) for t in texts]
+        get_segmenter(self.segmenter)   # an unknown name fails here, before any text
+        return [segment_text(self.segmenter, t) for t in texts]
 
     def _fit_segmented(self, seg_texts, Y, y):
         from sklearn.multiclass import OneVsRestClassifier

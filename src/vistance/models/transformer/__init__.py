@@ -6,6 +6,7 @@
 :mod:`.networks`              the two head layouts and the collator (torch)
 :mod:`.training`              ``Trainer`` with the multi-task loss, callbacks, multi-process helpers
 :mod:`.model`                 :class:`TransformerModel`: ``fit`` / ``predict_proba`` / ``save`` / ``load``
+:mod:`.notices`               drops two false notices of transformers 4.57 (installed on import)
 ============================  =====================================================
 
 Importing this package does not import torch; the torch modules load on first use.
@@ -15,8 +16,11 @@ from vistance.models.transformer.checkpoint import (check_tokenizer, checkpoint_
                                                     load_pretrained, load_tokenizer, max_tokens_allowed,
                                                     verify_checkpoint_folder)
 from vistance.models.transformer.model import HEADS, TransformerModel
+from vistance.models.transformer.notices import silence_spurious_notices
 from vistance.models.transformer.numeric import (pool_windows, probs_from_logits, theme_pos_weights,
                                                  tone_class_weights, valid_scores, window_spans)
+
+silence_spurious_notices()
 
 __all__ = [
     "TransformerModel", "HEADS", "THRESHOLD_GRID", "window_spans", "theme_pos_weights", "tone_class_weights",
