@@ -97,3 +97,11 @@ def test_fixed_weights_are_stated_normalised():
     model = build_model("ensemble", members=MEMBERS, weights=[3, 1], cv_folds=0).fit(texts, themes, tones, groups=groups)
     assert "Fixed weights (normalised) 0.75, 0.25" in "\n".join(ensemble_lines({"training_stats": model.training_stats_}))
     assert ensemble_lines({"training_stats": {"recipe": "top layers"}}) == []
+
+
+def test_a_member_fit_read_back_from_a_fit_cache_is_recorded_with_its_own_cost():
+    texts, themes, tones, groups = _data(60)
+    model = build_model("ensemble", members=MEMBERS, weights=[1, 1], cv_folds=0).fit(texts, themes, tones, groups=groups)
+    assert model.training_stats_["ensemble"]["members_read_back"] == []
+    model.models_[1].training_stats_ = {"fit_cache": "reused", "seconds": 12.5}   # as a transformer read back
+    assert model.training_stats_["ensemble"]["members_read_back"] == [{"member": 1, "kind": "lexicon", "seconds": 12.5}]

@@ -61,3 +61,15 @@ def test_a_fit_read_back_from_the_fit_cache_states_the_time_of_the_run_that_made
     assert training_time_text(reused).startswith("Training took 494.8 s when this fit ran")
     assert "read it back from the fit cache in 8.93 s" in training_time_text(reused)
     assert training_time_text({"train_seconds": 23.26}) == "Training took 23.26 s on the machine that ran the pipeline."
+
+
+def test_an_ensemble_whose_member_fit_was_read_back_states_what_that_fit_cost(tmp_path):
+    from vistance.evaluation.compare import read_timings
+
+    info = {"train_seconds": 36.3, "training_stats": {"ensemble": {
+        "members": ["tfidf", "transformer"], "members_read_back": [{"member": 1, "kind": "transformer", "seconds": 492.9}]}}}
+    assert training_time_text(info) == ("Training took 36.3 s on the machine that ran the pipeline, with member 1's "
+                                        "(`transformer`) fit read back from the fit cache (it took 492.9 s when it ran).")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "ens.train.json").write_text(__import__("json").dumps(info), encoding="utf-8")
+    assert read_timings(tmp_path, ["ens"])["ens"]["train_seconds"].startswith("529.2 (36.3 here")

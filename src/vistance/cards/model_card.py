@@ -215,7 +215,12 @@ def training_time_text(train_info: dict) -> str:
     if st.get("fit_cache") == "reused":
         return (f"Training took {st.get('seconds', '?')} s when this fit ran; the pipeline run that wrote this card "
                 f"read it back from the fit cache in {train_info.get('train_seconds', '?')} s.")
-    return f"Training took {train_info.get('train_seconds', '?')} s on the machine that ran the pipeline."
+    text = f"Training took {train_info.get('train_seconds', '?')} s on the machine that ran the pipeline"
+    back = (st.get("ensemble") or {}).get("members_read_back") or []
+    if back:
+        text += ", with " + "; ".join(f"member {b['member']}'s (`{b['kind']}`) fit read back from the fit cache "
+                                      f"(it took {b['seconds']} s when it ran)" for b in back)
+    return text + "."
 
 
 def render_model_card(name: str, kind: str, spec: dict, metrics: dict, train_info: dict,

@@ -90,6 +90,10 @@ def read_timings(exp: Path, names: list[str]) -> dict[str, dict]:
             st = train.get("training_stats") or {}
             if st.get("fit_cache") == "reused":   # the fit was read back: its own run's time is what it costs
                 t["train_seconds"] = f"{st.get('seconds')} (read back from the fit cache in {train.get('train_seconds')})"
+            back = [b.get("seconds") or 0 for b in (st.get("ensemble") or {}).get("members_read_back") or []]
+            if back:                              # an ensemble's members read back: add what they cost
+                total = round(float(train.get("train_seconds") or 0) + sum(back), 2)
+                t["train_seconds"] = f"{total} ({train.get('train_seconds')} here + member fits read back from the fit cache)"
         timings[n] = t
     return timings
 

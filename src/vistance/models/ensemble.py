@@ -191,7 +191,12 @@ class EnsembleModel(ModelBase):
         if not self.models_:
             return {}
         w = np.asarray(self.weights, dtype=float)
+        # a member whose fit was read back from a fit cache: what that fit cost when it ran
+        reused = [{"member": i, "kind": self.members[i]["kind"], "seconds": st.get("seconds")}
+                  for i, st in enumerate(getattr(m, "training_stats_", None) or {} for m in self.models_)
+                  if st.get("fit_cache") == "reused"]
         return {"ensemble": {"members": [m["kind"] for m in self.members], "weighting": self.weighting,
+                             "members_read_back": reused,
                              "weight_grid": self.weight_grid if self.task_weights_ is not None else None,
                              "task_weights": self.task_weights_,
                              "weights": None if self.task_weights_ is not None else [float(x) for x in w / w.sum()]}}
