@@ -137,7 +137,8 @@ def main(argv=None) -> int:
                     sub = [r for r in d.fit if r["article_id"] in keep]
                     m, n = fit_design(kind, spec, sub, d.valid, seed, schema=schema), len(sub)
                 hs = {sp: headline_of(rows, m.predict_proba([r["text"] for r in rows])) for sp, rows in d.tests.items()}
-                pts.append({"fraction": frac, "train_units": n, **_gen(hs, d)})
+                pts.append({"fraction": frac, "train_units": n, **_gen(hs, d),
+                            "splits": {sp: {m: round(h[m], 4) for m in METRICS} for sp, h in hs.items()}})
                 print(f"curve {name} {frac}: {pts[-1]}", flush=True)
             curves[name] = pts
 
@@ -242,6 +243,13 @@ def _report(s: dict, d, reference: str) -> str:
               "|---|" + "---|" * len(next(iter(s["learning_curves"].values())))]
         for n, pts in s["learning_curves"].items():
             L.append(f"| {n} | " + " | ".join(f"{p['tone_macro_f1']:.3f} / {p['themes_sample_f1']:.3f}" for p in pts) + " |")
+        L += ["", "The same curves per held-out test (tone / themes):", "",
+              "| model | test | " + " | ".join(f"{p['fraction']:g}" for p in next(iter(s['learning_curves'].values()))) + " |",
+              "|---|---|" + "---|" * len(next(iter(s["learning_curves"].values())))]
+        for n, pts in s["learning_curves"].items():
+            for t in tests:
+                L.append(f"| {n} | {t} | " + " | ".join(
+                    f"{p['splits'][t]['tone_macro_f1']:.3f} / {p['splits'][t]['themes_sample_f1']:.3f}" for p in pts) + " |")
     return "\n".join(L) + "\n"
 
 

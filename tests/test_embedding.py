@@ -176,3 +176,13 @@ def test_texts_the_tokenizer_cannot_encode_are_handled(fitted):
     odd = ["", "\x00\x01", "\ud800 nửa cặp thay thế", "🦜" * 600, "a" * 5000]
     sc = model.predict_proba(odd)
     assert np.all(np.isfinite(sc.themes)) and np.all(np.isfinite(sc.tone))
+
+
+def test_uncached_prediction_computes_new_embeddings_and_stores_none(fitted):
+    model, cache = fitted
+    before = sorted(p.name for p in cache.rglob("*"))
+    texts = ["Một câu hoàn toàn mới về hợp tác kinh tế chưa từng được nhúng."]
+    with model.uncached():
+        inside = model.predict_proba(texts)
+    assert sorted(p.name for p in cache.rglob("*")) == before and model.cache_dir == str(cache)
+    np.testing.assert_allclose(model.predict_proba(texts).tone, inside.tone, atol=1e-6)

@@ -186,3 +186,26 @@ def test_the_dataset_card_names_the_second_codebooks_labels(tmp_path, monkeypatc
     card = render_dataset_card({}, stats, None, SECOND)
     assert "(`positive` / `negative`)" in card and "| `economy` | 0 |" in card and "| train | 4 | 2 | 3 | 1 |" in card
     assert "maritime" not in card and "`neutral`" not in card and "friction wins" not in card
+
+
+def test_prediction_time_is_measured_after_a_warm_up_and_without_caches():
+    import contextlib
+
+    from vistance.evaluation.evaluate import prediction_seconds
+
+    class Recorder:
+        def __init__(self):
+            self.calls, self.cached = [], True
+
+        @contextlib.contextmanager
+        def uncached(self):
+            self.cached = False
+            yield
+            self.cached = True
+
+        def predict_proba(self, texts):
+            self.calls.append((len(texts), self.cached))
+
+    model = Recorder()
+    assert prediction_seconds(model, [f"đoạn {i}" for i in range(20)], warmup=3) >= 0
+    assert model.calls == [(3, False), (20, False)]

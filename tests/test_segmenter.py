@@ -113,3 +113,19 @@ def test_remembered_segmentation_is_the_segmenters_own_output():
     assert segment_text("pyvi", text) == segment_text("pyvi", text)      # remembered, same answer
     long_text = "Hà Nội " * (REMEMBER_CHARS // 7 + 1)                     # too long to remember: segmented anew
     assert segment_text("syllable", long_text) == get_segmenter("syllable").segment(long_text)
+
+
+def test_a_tfidf_model_uncached_segments_every_text_anew(monkeypatch):
+    from vistance.models import build_model
+    from vistance.text import segment as seg_module
+
+    texts = ["Việt Nam hợp tác kinh tế.", "Hai bên phản đối tranh chấp."] * 6
+    model = build_model("tfidf", segmenter="syllable", use_char=False, min_df=1, tune_thresholds=False)
+    model.fit(texts, [["economy_trade"], ["maritime"]] * 6, ["cooperative", "contentious"] * 6)
+    remembered = []
+    monkeypatch.setattr(seg_module, "_remembered", lambda name, text: remembered.append(text) or text)
+    with model.uncached():
+        model.predict_proba(texts[:2])
+    assert remembered == []
+    model.predict_proba(texts[:2])
+    assert remembered == texts[:2]

@@ -10,6 +10,7 @@ the model with the segmenter recorded in its folder.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, Sequence
 
@@ -187,6 +188,11 @@ class ModelBase:
         super().__init_subclass__(**kwargs)
         if "Params" not in cls.__dict__:
             cls.Params = params_model(cls)
+
+    def uncached(self):
+        """A context in which ``predict_proba`` reads and writes no cache of earlier results (so a timed
+        prediction costs what it costs on new text); a kind with such a cache overrides it."""
+        return contextlib.nullcontext()
 
     @classmethod
     def checkpoint_of(cls, spec: dict) -> str | None:

@@ -19,6 +19,7 @@ hits. A saved model holds only arrays (``heads.safetensors``) and JSON — nothi
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -276,6 +277,15 @@ class EmbeddingModel(ModelBase):
         from vistance.checkpoints.e5 import ORIGINAL_MODEL
 
         return ORIGINAL_MODEL
+
+    @contextlib.contextmanager
+    def uncached(self):
+        """Embeddings computed by the engine, the cache neither read nor filled (timing)."""
+        kept, self.cache_dir = self.cache_dir, None
+        try:
+            yield self
+        finally:
+            self.cache_dir = kept
 
     # -- embeddings -------------------------------------------------------------------
     def encoder(self) -> E5Encoder:

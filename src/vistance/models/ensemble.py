@@ -18,6 +18,7 @@ on the ensemble's label set; loading refuses members whose label sets differ fro
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Sequence
@@ -183,6 +184,13 @@ class EnsembleModel(ModelBase):
         self.task_weights_ = {"themes": choice["themes_weight"], "tone": choice["tone_weight"]}
         self.thresholds_ = np.asarray(choice["thresholds"], dtype=float)
         return self
+
+    def uncached(self):
+        """Every member's :meth:`uncached` at once."""
+        stack = contextlib.ExitStack()
+        for m in self.models_:
+            stack.enter_context(m.uncached())
+        return stack
 
     @property
     def training_stats_(self) -> dict:

@@ -17,6 +17,7 @@ file holding any other type is refused instead of executed.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from pathlib import Path
@@ -215,8 +216,19 @@ class TfidfModel(ModelBase):
                          random_state=self.seed)
 
     def segment(self, texts) -> list[str]:
-        get_segmenter(self.segmenter)   # an unknown name fails here, before any text
+        seg = get_segmenter(self.segmenter)   # an unknown name fails here, before any text
+        if getattr(self, "_uncached", False):
+            return [seg.segment(t) for t in texts]
         return [segment_text(self.segmenter, t) for t in texts]
+
+    @contextlib.contextmanager
+    def uncached(self):
+        """Every text segmented anew (the remembered segmentations of :func:`segment_text` unread)."""
+        self._uncached = True
+        try:
+            yield self
+        finally:
+            self._uncached = False
 
     def _fit_segmented(self, seg_texts, Y, y):
         from sklearn.multiclass import OneVsRestClassifier
