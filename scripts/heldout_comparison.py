@@ -9,7 +9,8 @@ CIs and paired tests against ``--reference``.
 ``--search NAME``: before the comparison, the grid in ``models.NAME.search`` is tried (one fit a
 point, scored on validation only) and the chosen point is what NAME is compared with. With
 ``--seeds`` every model with ``search.seeds`` is refitted with each seed (mean ± sd). ``--curve``: fractions of the fitting
-articles for learning curves. ``--ensemble A B``: per-task weights of A against B chosen on
+articles for learning curves (``--curve-seeds``: each point of a model with ``search.seeds`` once per
+seed, the same units, mean ± sd). ``--ensemble A B``: per-task weights of A against B chosen on
 validation. Writes ``<out>.json`` / ``<out>.md`` and ``experiments/search/NAME.{json,md}``.
 
     python scripts/heldout_comparison.py --models tfidf_lr e5_ft --search e5_ft --curve 0.25 0.5 \\
@@ -62,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", action="store_true", help="refit the searched models with their search.seeds")
     ap.add_argument("--curve", nargs="*", type=float, default=[])
     ap.add_argument("--curve-models", nargs="*", default=None)
+    ap.add_argument("--curve-seeds", action="store_true",
+                    help="fit each curve point of a model with search.seeds once per seed (same units; mean ± sd)")
     ap.add_argument("--ensemble", nargs=2, default=None)
     ap.add_argument("--out", default="experiments/heldout_comparison")
     ap.add_argument("--n-boot", type=int, default=1000)
@@ -128,18 +131,24 @@ def main(argv=None) -> int:
         for name in (a.curve_models or a.models):
             kind, spec = _spec(cfg, name)
             spec = {**spec, **results[name]["params"]}
+            sc = cfg.models[name].search
+            run_seeds = [seed] + [int(s) for s in sc.seeds if int(s) != seed] \
+                if a.curve_seeds and sc is not None and sc.seeds else [seed]
             pts = []
             for frac in sorted(a.curve) + [1.0]:
-                if frac >= 1.0:
-                    m, n = models[name], len(d.fit)
-                else:
-                    keep = set(arts[: max(2, int(round(frac * len(arts))))])
-                    sub = [r for r in d.fit if r["article_id"] in keep]
-                    m, n = fit_design(kind, spec, sub, d.valid, seed, schema=schema), len(sub)
-                hs = {sp: headline_of(rows, m.predict_proba([r["text"] for r in rows])) for sp, rows in d.tests.items()}
-                pts.append({"fraction": frac, "train_units": n, **_gen(hs, d),
-                            "splits": {sp: {m: round(h[m], 4) for m in METRICS} for sp, h in hs.items()}})
-                print(f"curve {name} {frac}: {pts[-1]}", flush=True)
+                # the units of a point are fixed (cfg.seed's article order); only the model's seed moves
+                keep = set(arts[: max(2, int(round(frac * len(arts))))]) if frac < 1.0 else None
+                sub = d.fit if keep is None else [r for r in d.fit if r["article_id"] in keep]
+                runs = []
+                for s in run_seeds:
+                    m = models[name] if keep is None and s == seed else fit_design(kind, spec, sub, d.valid, s,
+                                                                                   schema=schema)
+                    hs = {sp: headline_of(rows, m.predict_proba([r["text"] for r in rows]))
+                          for sp, rows in d.tests.items()}
+                    runs.append({"seed": s, **_gen(hs, d),
+                                 "splits": {sp: {k: round(h[k], 4) for k in METRICS} for sp, h in hs.items()}})
+                    print(f"curve {name} {frac} seed {s}: {runs[-1]}", flush=True)
+                pts.append(_curve_point(frac, len(sub), runs))
             curves[name] = pts
 
     paired = {}
@@ -182,6 +191,26 @@ def _score_tests(model, d, n_boot: int, seed: int) -> tuple[dict, list]:
         splits[split] = res.summary()
         preds += res.predictions
     return splits, preds
+
+
+def _curve_point(frac: float, n: int, runs: list[dict]) -> dict:
+    """A learning-curve point: the mean over its seeds' runs (and their sd, with more than one seed)."""
+    mean = lambda vals: round(float(np.mean(vals)), 4)  # noqa: E731
+    pt = {"fraction": frac, "train_units": n, **{k: mean([r[k] for r in runs]) for k in METRICS},
+          "splits": {sp: {k: mean([r["splits"][sp][k] for r in runs]) for k in METRICS} for sp in runs[0]["splits"]}}
+    if len(runs) > 1:
+        sd = lambda vals: round(float(np.std(vals, ddof=1)), 4)  # noqa: E731
+        pt.update(seeds=[r["seed"] for r in runs], runs=runs, sd={k: sd([r[k] for r in runs]) for k in METRICS},
+                  splits_sd={sp: {k: sd([r["splits"][sp][k] for r in runs]) for k in METRICS}
+                             for sp in runs[0]["splits"]})
+    return pt
+
+
+def _pm(p: dict, k: str, sp: str | None = None) -> str:
+    """A curve cell: the value, with ± sd over seeds where the point has seeds."""
+    v = p[k] if sp is None else p["splits"][sp][k]
+    sd = (p.get("sd") or {}).get(k) if sp is None else (p.get("splits_sd") or {}).get(sp, {}).get(k)
+    return f"{v:.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
 
 
 def _line(splits: dict) -> str:
@@ -238,18 +267,23 @@ def _report(s: dict, d, reference: str) -> str:
                 L.append(f"| {name} | {label} | {t['difference']:+.3f} [{t['low']:+.3f}, {t['high']:+.3f}] | {t['p_value']:.3f} | "
                          f"{h['difference']:+.3f} [{h['low']:+.3f}, {h['high']:+.3f}] | {h['p_value']:.3f} |")
     if s["learning_curves"]:
-        L += ["", "Learning curves (fraction of the fitting articles → generalisation score tone / themes):", "",
+        seeded_curves = {n: pts[0]["seeds"] for n, pts in s["learning_curves"].items() if "seeds" in pts[0]}
+        L += ["", "Learning curves (fraction of the fitting articles → generalisation score tone / themes; the units "
+              "of a point are the same for every model"
+              + ("; " + ", ".join(f"{n}: mean ± sd over seeds {v}" for n, v in seeded_curves.items())
+                 if seeded_curves else "") + "):", "",
               "| model | " + " | ".join(f"{p['fraction']:g} ({p['train_units']})" for p in next(iter(s['learning_curves'].values()))) + " |",
               "|---|" + "---|" * len(next(iter(s["learning_curves"].values())))]
         for n, pts in s["learning_curves"].items():
-            L.append(f"| {n} | " + " | ".join(f"{p['tone_macro_f1']:.3f} / {p['themes_sample_f1']:.3f}" for p in pts) + " |")
+            L.append(f"| {n} | " + " | ".join(f"{_pm(p, 'tone_macro_f1')} / {_pm(p, 'themes_sample_f1')}"
+                                                for p in pts) + " |")
         L += ["", "The same curves per held-out test (tone / themes):", "",
               "| model | test | " + " | ".join(f"{p['fraction']:g}" for p in next(iter(s['learning_curves'].values()))) + " |",
               "|---|---|" + "---|" * len(next(iter(s["learning_curves"].values())))]
         for n, pts in s["learning_curves"].items():
             for t in tests:
                 L.append(f"| {n} | {t} | " + " | ".join(
-                    f"{p['splits'][t]['tone_macro_f1']:.3f} / {p['splits'][t]['themes_sample_f1']:.3f}" for p in pts) + " |")
+                    f"{_pm(p, 'tone_macro_f1', t)} / {_pm(p, 'themes_sample_f1', t)}" for p in pts) + " |")
     return "\n".join(L) + "\n"
 
 

@@ -27,16 +27,24 @@ def recipe(path, **kw):
 from transformer_fixtures import single_torch_thread  # noqa: E402,F401 - autouse: one torch thread
 
 
+def _pad_ids(windows, pad_id):
+    ids = torch.full((len(windows), max(map(len, windows))), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, w in enumerate(windows):
+        ids[i, :len(w)], mask[i, :len(w)] = torch.as_tensor(w), 1
+    return ids, mask
+
+
 def test_top_layers_over_cached_bottom_states_equal_the_full_encoder(tiny_e5_like):
-    from vistance.models.transformer.frozen import bottom_states, pad_ids, pad_states, top_logits
+    from vistance.models.transformer.frozen import bottom_states, pad_states, top_logits
 
     model = recipe(tiny_e5_like)
     net = model._new_network(default_schema()).eval()
     texts, _, _ = learnable_set(12, seed=3)
     windows, _ = model.encode_windows(texts + [" ".join(texts)])     # one long, windowed text: padding matters
-    states = bottom_states(net.encoder, windows, 1, model._tokenizer().pad_token_id, batch_size=4)
+    states = bottom_states(net.encoder, windows, 1)
     h, mask = pad_states(states)
-    ids, mask2 = pad_ids(windows, model._tokenizer().pad_token_id)
+    ids, mask2 = _pad_ids(windows, model._tokenizer().pad_token_id)
     with torch.inference_mode():
         np.testing.assert_allclose(top_logits(net, h, mask, 1).numpy(), net(ids, mask2)["logits"].numpy(),
                                    rtol=1e-5, atol=1e-5)
@@ -213,3 +221,20 @@ def test_the_recipe_runs_on_a_phobert_shaped_checkpoint_with_word_segmented_inpu
     model.save(tmp_path / "m")
     back = TransformerModel.load(tmp_path / "m")
     np.testing.assert_allclose(back.predict_proba(texts[40:]).tone, model.predict_proba(texts[40:]).tone, atol=1e-5)
+
+
+def test_a_windows_frozen_states_do_not_depend_on_the_other_windows_computed_with_it(tiny_e5_like):
+    """A hidden-state cache filled by any earlier run (other units, another order) must give a fit
+    the very bits a fresh run computes: the states of a window are computed as if it were alone."""
+    from vistance.models.transformer.frozen import bottom_states
+
+    model = recipe(tiny_e5_like)
+    net = model._new_network(default_schema()).eval()
+    texts, _, _ = learnable_set(40, seed=7)
+    windows, _ = model.encode_windows(texts + [" ".join(texts[:6])])
+    together = bottom_states(net.encoder, windows, 1, bf16=True)
+    for i in range(0, len(windows), 7):
+        alone = bottom_states(net.encoder, [windows[i]], 1, bf16=True)[0]
+        assert np.array_equal(alone, together[i]), i
+    reordered = bottom_states(net.encoder, windows[::-1][:10], 1, bf16=True)[::-1]
+    assert all(np.array_equal(a, b) for a, b in zip(reordered, together[-10:]))

@@ -297,7 +297,10 @@ def render_report(res: dict[str, dict], schema: LabelSchema, *, best: str, selec
                      f"{st['epochs_run']} / {st['best_epoch']} | {st['precision']} | {st['cache_seconds']:.0f} | "
                      f"{st['train_seconds']:.0f}{' (fit cache)' if st.get('fit_cache') == 'reused' else ''} | "
                      f"{st['train_windows_per_second']} | {inf_text} |")
-    L += ["", "## Cost", "", "Choose the model for `vistance analyze` (`analysis.model`) by this and the held-out figures above.", "",
+    L += ["", "## Cost", "", "Choose the model for `vistance analyze` (`analysis.model`) by this and the held-out figures above. "
+          "Prediction speed is one pass over the test split after a warm-up call, with no cache of earlier "
+          "results (embeddings, segmented text) read; a re-fit read back from the fit cache is charged its own "
+          "run's train seconds.", "",
           "| model | train seconds | predict paragraphs/s (test split) | analyze the "
           + (f"{cc.name} corpus" if (cc := registry.cross_corpus_test(corpora)) else "unlabelled corpus")
           + (f" ({units:,} units)" if units else "") + " |", "|---|---|---|---|"]

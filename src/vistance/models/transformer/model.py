@@ -424,8 +424,7 @@ class TransformerModel(ModelBase):
                 for a, b in window_spans(len(ids), self.max_length, self.stride):
                     wins.append([tok.cls_token_id] + ids[a:b] + [tok.sep_token_id])
                     own.append(i)
-            st = bottom_states(net.encoder, wins, self.freeze_layers, tok.pad_token_id,
-                               batch_size=max(self.batch_size, 32), bf16=bool(self.bf16))
+            st = bottom_states(net.encoder, wins, self.freeze_layers, bf16=bool(self.bf16))
             new: dict[str, list] = {}
             for s_, i in zip(st, own):
                 new.setdefault(keys[i], []).append(s_)
