@@ -190,7 +190,6 @@ def test_on_a_small_real_task_the_theme_head_of_the_real_encoder_beats_the_all_n
     part = assign_groups([r["article_id"] for r in rows], {"fit": 0.6, "valid": 0.15, "test": 0.25}, seed=0)
     split = {s: [r for r in rows if part[r["article_id"]] == s] for s in ("fit", "valid", "test")}
     cols = lambda rs: ([r["text"] for r in rs], [r["themes"] for r in rs], [r["tone"] for r in rs])  # noqa: E731
-    torch.set_num_threads(2)
     model = recipe(converted, freeze_layers=11, bf16=True, max_length=96, stride=24, epochs=3, learning_rate=1e-4,
                    head_learning_rate=3e-3, early_stopping_patience=2)
     model.fit(*cols(split["fit"]), valid=cols(split["valid"]))
